@@ -1,0 +1,15 @@
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        gettext tesseract-ocr tesseract-ocr-chi-sim curl \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml ./
+RUN pip install --no-cache-dir -e . 
+COPY . .
+RUN python manage.py compilemessages --ignore=.venv -v 0 \
+    && DEBUG=1 python manage.py collectstatic --noinput -v 0
+RUN useradd --create-home ssa && mkdir -p /app/var && chown -R ssa /app/var
+USER ssa
+EXPOSE 8000
+CMD ["gunicorn", "ssa_ops.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]

@@ -1,0 +1,78 @@
+"""`make bench` / `python -m bench`: performance figures as JSON.
+
+dealer_import: N dealers plus one contact each, imported from one .xlsx through the SSA Ops
+pipeline and, in the same run on the same file and models, through django-import-export.
+Each side runs in its own process on its own fresh copy of a migrated database, so peak
+memory (max RSS) is that side's alone.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "var" / "bench"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=20_000, help="dealers (each with one contact)")
+    parser.add_argument(
+        "--skip-import-export", action="store_true", help="only measure the SSA Ops pipeline"
+    )
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    workbook = WORK / f"dealers-{args.rows}.xlsx"
+    if not workbook.exists():
+        _child("generate", workbook, None, rows=args.rows)
+    template = WORK / "template.sqlite3"
+    template.unlink(missing_ok=True)
+    _child("prepare", workbook, template)
+    results = {
+        "benchmark": "dealer_import",
+        "dealers": args.rows,
+        "contacts": args.rows,
+        "database": "sqlite",
+    }
+    sides = ["pipeline"] if args.skip_import_export else ["pipeline", "import_export"]
+    for side in sides:
+        database = WORK / f"{side}.sqlite3"
+        shutil.copyfile(template, database)
+        results[side] = _child(side, workbook, database)
+    if "import_export" in results:
+        results["speedup"] = round(
+            results["pipeline"]["rows_per_second"] / results["import_export"]["rows_per_second"], 1
+        )
+        results["memory_ratio"] = round(
+            results["pipeline"]["peak_rss_mb"] / results["import_export"]["peak_rss_mb"], 2
+        )
+    print(json.dumps(results, indent=2))
+
+
+def _child(mode, workbook, database, rows=0):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ssa_ops.settings",
+        "DEBUG": "1",
+        "AXES_ENABLED": "0",
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    if database is not None:
+        env["DATABASE_URL"] = f"sqlite:///{database}"
+    command = [sys.executable, "-m", "bench.dealer_import", mode, str(workbook), str(rows)]
+    completed = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stderr)
+        raise SystemExit(f"bench step {mode} failed")
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else {}
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    main()

@@ -1,0 +1,225 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from dealers.credit_code import credit_code_problem
+from ssa_ops.models import TimeStampedModel
+
+CREDIT_CODE_MESSAGES = {
+    "length": _("A unified social credit code has 18 characters."),
+    "characters": _(
+        "A unified social credit code uses only digits and capital letters "
+        "other than I, O, Z, S, V."
+    ),
+    "check": _("The check character of this unified social credit code is wrong."),
+}
+
+
+def validate_credit_code(value):
+    problem = credit_code_problem(value)
+    if problem:
+        raise ValidationError(CREDIT_CODE_MESSAGES[problem], code="credit_code_" + problem)
+
+
+class Region(models.Model):
+    """A sales region; region managers see the dealers in theirs."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self):
+        return f"{self.name_zh} / {self.name_en}"
+
+
+class DealerGroup(models.Model):
+    """The investor group that owns one or more dealers."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("dealer group")
+        verbose_name_plural = _("dealer groups")
+
+    def __str__(self):
+        return self.name
+
+
+class Dealer(ConcurrentTransitionMixin, TimeStampedModel):
+    """A dealership that sells to corporate and special customers under its own code."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        TERMINATED = "terminated", _("Terminated")
+
+    code = models.CharField(_("dealer code"), max_length=20, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="dealers"
+    )
+    group = models.ForeignKey(
+        DealerGroup,
+        verbose_name=_("dealer group"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dealers",
+    )
+    status = FSMField(
+        _("status"), choices=Status.choices, default=Status.ACTIVE, protected=True, db_index=True
+    )
+    legal_entity = models.CharField(_("legal entity"), max_length=200)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("dealer")
+        verbose_name_plural = _("dealers")
+        permissions = [
+            ("view_all_dealers", "Can see every dealer"),
+            ("import_dealers", "Can import dealers from Excel"),
+            ("export_dealers", "Can export dealers to Excel"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name_zh}"
+
+    @transition(status, source=Status.ACTIVE, target=Status.SUSPENDED)
+    def suspend(self):
+        pass
+
+    @transition(status, source=Status.SUSPENDED, target=Status.ACTIVE)
+    def reactivate(self):
+        pass
+
+    @transition(status, source=[Status.ACTIVE, Status.SUSPENDED], target=Status.TERMINATED)
+    def terminate(self):
+        pass
+
+    STATUS_TRANSITIONS = {
+        Status.SUSPENDED: "suspend",
+        Status.ACTIVE: "reactivate",
+        Status.TERMINATED: "terminate",
+    }
+
+
+class DealerContact(TimeStampedModel):
+    """A person at a dealer whom the Special Sales team contacts."""
+
+    class Role(models.TextChoices):
+        GENERAL_MANAGER = "general_manager", _("General manager")
+        SALES_MANAGER = "sales_manager", _("Sales manager")
+        SPECIAL_SALES = "special_sales", _("Special-sales contact")
+        FINANCE = "finance", _("Finance")
+
+    dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="contacts")
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=30)
+    email = models.EmailField(_("email"), blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+
+    class Meta:
+        ordering = ["dealer", "-is_primary", "role", "name"]
+        verbose_name = _("dealer contact")
+        verbose_name_plural = _("dealer contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dealer"],
+                condition=models.Q(is_primary=True),
+                name="one_primary_contact_per_dealer",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_role_display()})"
+
+
+class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
+    """A request to change a dealer's master data, decided by ops before it is applied."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+        APPLIED = "applied", _("Applied")
+        REJECTED = "rejected", _("Rejected")
+
+    dealer = models.ForeignKey(
+        Dealer, verbose_name=_("dealer"), on_delete=models.PROTECT, related_name="change_requests"
+    )
+    status = FSMField(
+        _("status"), choices=Status.choices, default=Status.DRAFT, protected=True, db_index=True
+    )
+    # {field: new value} for dealer fields; group as its code.
+    proposed = models.JSONField(_("proposed values"), default=dict, blank=True)
+    # [{"action": "add"|"update"|"remove", "contact_id": id|None, "values": {...}}]
+    contact_changes = models.JSONField(_("contact changes"), default=list, blank=True)
+    note = models.TextField(_("explanation"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("decision reason"), blank=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    apply_error = models.TextField(_("why it could not be applied"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("dealer change request")
+        verbose_name_plural = _("dealer change requests")
+        permissions = [
+            ("decide_dealerchangerequest", "Can approve or reject dealer change requests")
+        ]
+
+    def __str__(self):
+        return f"CR-{self.pk:05d} {self.dealer.code}" if self.pk else "CR (new)"
+
+    @property
+    def number(self):
+        return f"CR-{self.pk:05d}"
+
+    @transition(status, source=Status.DRAFT, target=Status.SUBMITTED)
+    def submit(self, *, at):
+        self.submitted_at = at
+
+    @transition(status, source=Status.SUBMITTED, target=Status.APPROVED)
+    def approve(self, *, by, at, note=""):
+        self.decided_by, self.decided_at, self.decision_reason = by, at, note
+
+    @transition(status, source=Status.SUBMITTED, target=Status.REJECTED)
+    def reject(self, *, by, at, note):
+        self.decided_by, self.decided_at, self.decision_reason = by, at, note
+
+    @transition(status, source=Status.APPROVED, target=Status.APPLIED)
+    def apply(self, *, at):
+        self.applied_at = at

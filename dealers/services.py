@@ -1,0 +1,442 @@
+"""Every write about dealers: master data, change requests (the reference workflow)."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from dealers.models import (
+    Dealer,
+    DealerChangeRequest,
+    DealerContact,
+    DealerGroup,
+    validate_credit_code,
+)
+from ssa_ops.accounts import users_with_permission
+from ssa_ops.attachments import attachment_create
+from ssa_ops.audit import audit_record, field_changes
+from ssa_ops.errors import ApplicationError, TransitionNotAllowed
+from ssa_ops.notifications import users_notify
+from ssa_ops.workflow import lock_for_update, transition_perform
+
+# Dealer fields a change request may change, in display order.
+CHANGEABLE_FIELDS = (
+    "name_zh",
+    "name_en",
+    "legal_entity",
+    "credit_code",
+    "address",
+    "group",
+    "status",
+)
+CONTACT_FIELDS = ("role", "name", "phone", "email", "is_primary")
+
+
+def dealer_create(
+    *, actor, code, name_zh, region, legal_entity, credit_code, name_en="", group=None, address=""
+) -> Dealer:
+    dealer = Dealer(
+        code=code,
+        name_zh=name_zh,
+        name_en=name_en,
+        region=region,
+        group=group,
+        legal_entity=legal_entity,
+        credit_code=credit_code,
+        address=address,
+    )
+    dealer.full_clean(exclude=["status"])
+    dealer.save()
+    audit_record(actor=actor, obj=dealer, action="create", to_state=dealer.status)
+    return dealer
+
+
+def contact_values_clean(values: dict) -> dict:
+    """Normalise one contact's values; raises ValidationError with field messages."""
+    cleaned = {
+        "role": (values.get("role") or "").strip(),
+        "name": (values.get("name") or "").strip(),
+        "phone": (values.get("phone") or "").strip(),
+        "email": (values.get("email") or "").strip().lower(),
+        "is_primary": bool(values.get("is_primary")),
+    }
+    errors = {}
+    if cleaned["role"] not in DealerContact.Role.values:
+        errors["role"] = _("Choose one of the contact roles.")
+    if not cleaned["name"]:
+        errors["name"] = _("This field is required.")
+    if not phone_is_valid(cleaned["phone"]):
+        errors["phone"] = _("Enter a phone number of 7 to 20 digits (+, - and spaces allowed).")
+    if cleaned["email"]:
+        try:
+            validate_email(cleaned["email"])
+        except ValidationError:
+            errors["email"] = _("Enter a valid email address.")
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def phone_is_valid(phone: str) -> bool:
+    digits = [char for char in phone if char.isdigit()]
+    return 7 <= len(digits) <= 20 and all(char.isdigit() or char in "+- ()" for char in phone)
+
+
+def _proposal_build(
+    *, dealer: Dealer, values: dict, contact_changes: list[dict]
+) -> tuple[dict, list[dict]]:
+    """Keep only what really changes; validate it against the dealer as it is now."""
+    proposed, errors = {}, {}
+    for field in CHANGEABLE_FIELDS:
+        if field not in values:
+            continue
+        new = values[field]
+        if field == "group":
+            new = new.code if isinstance(new, DealerGroup) else (new or "")
+            if new and not DealerGroup.objects.filter(code=new).exists():
+                errors["group"] = _("Unknown dealer group.")
+            if new != (dealer.group.code if dealer.group else ""):
+                proposed["group"] = new
+            continue
+        new = (new or "").strip()
+        if field == "credit_code":
+            new = new.upper()
+            try:
+                validate_credit_code(new)
+            except ValidationError as error:
+                errors[field] = error.messages[0]
+            if Dealer.objects.filter(credit_code=new).exclude(pk=dealer.pk).exists():
+                errors[field] = _("Another dealer already has this credit code.")
+        if field == "status":
+            if new not in Dealer.Status.values:
+                errors[field] = _("Unknown status.")
+            elif new != dealer.status and not can_proceed(
+                getattr(dealer, Dealer.STATUS_TRANSITIONS[new])
+            ):
+                errors[field] = _("A %(from)s dealer cannot become %(to)s.") % {
+                    "from": dealer.get_status_display(),
+                    "to": Dealer.Status(new).label,
+                }
+        if field in ("name_zh", "legal_entity") and not new:
+            errors[field] = _("This field is required.")
+        if new != getattr(dealer, field):
+            proposed[field] = new
+    contacts = {contact.pk: contact for contact in dealer.contacts.all()}
+    changes = []
+    for index, change in enumerate(contact_changes):
+        action, contact_id = change.get("action"), change.get("contact_id")
+        if action not in ("add", "update", "remove"):
+            errors[f"contacts.{index}"] = _("Unknown contact change.")
+            continue
+        if action != "add" and contact_id not in contacts:
+            errors[f"contacts.{index}"] = _("That contact does not belong to this dealer.")
+            continue
+        if action == "remove":
+            changes.append({"action": "remove", "contact_id": contact_id, "values": {}})
+            continue
+        try:
+            cleaned = contact_values_clean(change.get("values") or {})
+        except ValidationError as error:
+            for key, messages in error.message_dict.items():
+                errors[f"contacts.{index}.{key}"] = messages[0]
+            continue
+        if action == "update":
+            current = {field: getattr(contacts[contact_id], field) for field in CONTACT_FIELDS}
+            if current == cleaned:
+                continue
+        changes.append(
+            {
+                "action": action,
+                "contact_id": contact_id if action == "update" else None,
+                "values": cleaned,
+            }
+        )
+    primaries_after = _primary_count_after(contacts, changes)
+    if primaries_after > 1:
+        errors["contacts"] = _("A dealer has at most one primary contact.")
+    if errors:
+        raise ValidationError(errors)
+    if not proposed and not changes:
+        raise ApplicationError(
+            _("Nothing would change: edit at least one value."), code="no_changes"
+        )
+    return proposed, changes
+
+
+def _primary_count_after(contacts: dict, changes: list[dict]) -> int:
+    primary = {pk for pk, contact in contacts.items() if contact.is_primary}
+    added = 0
+    for change in changes:
+        if change["action"] == "remove":
+            primary.discard(change["contact_id"])
+        elif change["action"] == "update":
+            (primary.add if change["values"]["is_primary"] else primary.discard)(
+                change["contact_id"]
+            )
+        elif change["values"]["is_primary"]:
+            added += 1
+    return len(primary) + added
+
+
+@transaction.atomic
+def change_request_create(
+    *, actor, dealer: Dealer, values: dict, contact_changes=(), note="", documents=()
+) -> DealerChangeRequest:
+    """File a change request as a draft. `values` holds the dealer fields as they should become."""
+    proposed, changes = _proposal_build(
+        dealer=dealer, values=values, contact_changes=list(contact_changes)
+    )
+    change_request = DealerChangeRequest.objects.create(
+        dealer=dealer,
+        proposed=proposed,
+        contact_changes=changes,
+        note=note.strip(),
+        created_by=actor,
+    )
+    for document in documents:
+        attachment_create(
+            owner=change_request, upload=document, actor=actor, purpose="supporting_document"
+        )
+    audit_record(
+        actor=actor,
+        obj=change_request,
+        action="create",
+        to_state=change_request.status,
+        changes={"proposed": proposed, "contacts": changes},
+    )
+    return change_request
+
+
+@transaction.atomic
+def change_request_add_documents(*, actor, request_id, documents) -> DealerChangeRequest:
+    change_request = lock_for_update(DealerChangeRequest.objects.all(), request_id)
+    if change_request.status != DealerChangeRequest.Status.DRAFT:
+        raise ApplicationError(
+            _("Documents can be added only while the request is a draft."), code="not_draft"
+        )
+    for document in documents:
+        attachment = attachment_create(
+            owner=change_request, upload=document, actor=actor, purpose="supporting_document"
+        )
+        audit_record(
+            actor=actor, obj=change_request, action="attach", reason=attachment.original_name
+        )
+    return change_request
+
+
+def change_request_submit(*, actor, request_id) -> DealerChangeRequest:
+    with transaction.atomic():
+        change_request = lock_for_update(
+            DealerChangeRequest.objects.select_related("dealer"), request_id
+        )
+        transition_perform(
+            instance=change_request,
+            transition="submit",
+            actor=actor,
+            at=timezone.now(),
+            update_fields=["submitted_at"],
+        )
+        users_notify(
+            users=users_with_permission("dealers.decide_dealerchangerequest").exclude(pk=actor.pk),
+            template="change_request_submitted",
+            context={"change_request": change_request},
+            related_object=change_request,
+        )
+    return change_request
+
+
+def change_request_approve(*, actor, request_id, reason="") -> DealerChangeRequest:
+    with transaction.atomic():
+        change_request = lock_for_update(
+            DealerChangeRequest.objects.select_related("dealer", "created_by"), request_id
+        )
+        _forbid_own_decision(actor, change_request)
+        transition_perform(
+            instance=change_request,
+            transition="approve",
+            actor=actor,
+            reason=reason,
+            by=actor,
+            at=timezone.now(),
+            note=reason,
+            update_fields=["decided_by", "decided_at", "decision_reason"],
+        )
+        _notify_filer(change_request)
+        from dealers.tasks import apply_dealer_change_request
+
+        transaction.on_commit(
+            lambda: apply_dealer_change_request.delay(change_request.pk, actor.pk)
+        )
+    return change_request
+
+
+def change_request_reject(*, actor, request_id, reason) -> DealerChangeRequest:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the request is rejected.")})
+    with transaction.atomic():
+        change_request = lock_for_update(
+            DealerChangeRequest.objects.select_related("dealer", "created_by"), request_id
+        )
+        _forbid_own_decision(actor, change_request)
+        transition_perform(
+            instance=change_request,
+            transition="reject",
+            actor=actor,
+            reason=reason.strip(),
+            by=actor,
+            at=timezone.now(),
+            note=reason.strip(),
+            update_fields=["decided_by", "decided_at", "decision_reason"],
+        )
+        _notify_filer(change_request)
+    return change_request
+
+
+def change_request_apply(*, actor, request_id) -> DealerChangeRequest:
+    """Write an approved request into the dealer; the dealer's audit log keeps old and new values.
+
+    If the request no longer fits the dealer (e.g. its credit code was taken since), it stays
+    approved with the reason in apply_error, for ops to see and decide.
+    """
+    with transaction.atomic():
+        change_request = lock_for_update(
+            DealerChangeRequest.objects.select_related("created_by"), request_id
+        )
+        if change_request.status == DealerChangeRequest.Status.APPLIED:
+            return change_request
+        if not can_proceed(change_request.apply):
+            raise TransitionNotAllowed(
+                _("Only an approved request can be applied; this one is %(state)s.")
+                % {"state": change_request.get_status_display()}
+            )
+        dealer = lock_for_update(Dealer.objects.select_related("group"), change_request.dealer_id)
+        try:
+            with transaction.atomic():
+                dealer_changes = _dealer_apply(dealer, change_request, actor)
+        except (ValidationError, ApplicationError) as error:
+            message = (
+                "; ".join(error.messages) if isinstance(error, ValidationError) else error.message
+            )
+            change_request.apply_error = message
+            change_request.save(update_fields=["apply_error", "updated_at"])
+            audit_record(actor=actor, obj=change_request, action="apply_failed", reason=message)
+            return change_request
+        change_request.apply_error = ""
+        transition_perform(
+            instance=change_request,
+            transition="apply",
+            actor=actor,
+            at=timezone.now(),
+            changes=dealer_changes,
+            update_fields=["applied_at", "apply_error"],
+        )
+        _notify_filer(change_request)
+    return change_request
+
+
+def _dealer_apply(dealer: Dealer, change_request: DealerChangeRequest, actor) -> dict:
+    try:
+        proposed, contact_changes = _proposal_build(
+            dealer=dealer,
+            values=change_request.proposed,
+            contact_changes=change_request.contact_changes,
+        )
+    except ApplicationError as error:
+        if error.code != "no_changes":
+            raise
+        proposed, contact_changes = {}, []  # the dealer already looks as requested
+    values = dict(proposed)
+    new_status = values.pop("status", None)
+    if "group" in values:
+        code = values.pop("group")
+        group = DealerGroup.objects.get(code=code) if code else None
+        values["group"] = group
+    changes = field_changes(dealer, values)
+    if "group" in changes:
+        changes["group"] = [str(changes["group"][0] or ""), str(changes["group"][1] or "")]
+    for field, value in values.items():
+        setattr(dealer, field, value)
+    dealer.full_clean(exclude=["status"])
+    dealer.save(update_fields=[*values.keys(), "updated_at"])
+    reason = change_request.number
+    if changes:
+        audit_record(
+            actor=actor, obj=dealer, action="change_applied", reason=reason, changes=changes
+        )
+    if new_status and new_status != dealer.status:
+        changes["status"] = [dealer.status, new_status]
+        transition_perform(
+            instance=dealer,
+            transition=Dealer.STATUS_TRANSITIONS[new_status],
+            actor=actor,
+            reason=reason,
+        )
+    contact_log = _contacts_apply(dealer, contact_changes)
+    if contact_log:
+        audit_record(
+            actor=actor,
+            obj=dealer,
+            action="contacts_changed",
+            reason=reason,
+            changes={"contacts": contact_log},
+        )
+        changes["contacts"] = contact_log
+    return changes
+
+
+def _contacts_apply(dealer: Dealer, contact_changes: list[dict]) -> list:
+    log = []
+    contacts = {contact.pk: contact for contact in dealer.contacts.all()}
+    # Clear a primary flag first so the one-primary constraint holds at every step.
+    if any(
+        change["values"].get("is_primary")
+        for change in contact_changes
+        if change["action"] != "remove"
+    ):
+        dealer.contacts.filter(is_primary=True).update(is_primary=False)
+        for contact in contacts.values():
+            contact.is_primary = False
+    for change in contact_changes:
+        if change["action"] == "remove":
+            contact = contacts.pop(change["contact_id"])
+            log.append({"removed": contact.name})
+            contact.delete()
+        elif change["action"] == "update":
+            contact = contacts[change["contact_id"]]
+            before = {field: getattr(contact, field) for field in CONTACT_FIELDS}
+            for field, value in change["values"].items():
+                setattr(contact, field, value)
+            contact.save()
+            log.append(
+                {"updated": contact.name, "changes": field_changes_dict(before, change["values"])}
+            )
+        else:
+            contact = DealerContact.objects.create(dealer=dealer, **change["values"])
+            log.append({"added": contact.name})
+    return log
+
+
+def field_changes_dict(before: dict, after: dict) -> dict:
+    return {
+        field: [before.get(field), value]
+        for field, value in after.items()
+        if before.get(field) != value
+    }
+
+
+def _forbid_own_decision(actor, change_request):
+    if change_request.created_by_id == actor.pk:
+        raise ApplicationError(
+            _("You filed this request; another colleague must decide it."), code="own_request"
+        )
+
+
+def _notify_filer(change_request):
+    users_notify(
+        users=[change_request.created_by],
+        template="change_request_status",
+        context={"change_request": change_request},
+        related_object=change_request,
+    )

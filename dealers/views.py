@@ -1,0 +1,354 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from dealers import selectors, services
+from dealers.excel import CONTACT_COLUMNS, DEALER_COLUMNS, dealer_workbook
+from dealers.forms import (
+    ChangeRequestForm,
+    ContactFormSet,
+    DealerFilterForm,
+    DecisionForm,
+    ImportForm,
+    MultipleFileField,
+    contact_changes_from,
+    contact_formset_initial,
+)
+from dealers.models import Dealer, DealerChangeRequest
+from ssa_ops.attachments import EXCEL_KINDS, attachments_for, upload_check
+from ssa_ops.audit import audit_events_for
+from ssa_ops.errors import ApplicationError
+from ssa_ops.jobs import job_start
+from ssa_ops.roles import Role
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@permission_required("dealers.view_dealer", raise_exception=True)
+def dealer_index(request):
+    if request.user.role == Role.DEALER:
+        if not request.user.dealer_id:
+            raise Http404
+        return redirect("dealers:detail", pk=request.user.dealer_id)
+    form = DealerFilterForm(request.GET or None, regions=selectors.regions_for(user=request.user))
+    filters = form.cleaned_data if form.is_valid() else {}
+    dealers = selectors.dealer_search(
+        user=request.user,
+        query=filters.get("q", ""),
+        region=filters.get("region"),
+        status=filters.get("status", ""),
+        group=filters.get("group"),
+    )
+    page = Paginator(dealers, 25).get_page(request.GET.get("page"))
+    return render(request, "dealers/dealer_list.html", {"form": form, "page": page})
+
+
+@permission_required("dealers.view_dealer", raise_exception=True)
+def dealer_detail(request, pk):
+    dealer = selectors.dealer_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "dealers/dealer_detail.html",
+        {
+            "dealer": dealer,
+            "contacts": dealer.contacts.all(),
+            "change_requests": selectors.change_request_list(user=request.user).filter(
+                dealer=dealer
+            )[:20],
+            "events": audit_events_for(dealer)[:100],
+            "can_file": request.user.has_perm("dealers.add_dealerchangerequest")
+            and dealer.status != Dealer.Status.TERMINATED,
+        },
+    )
+
+
+@permission_required("dealers.view_dealer", raise_exception=True)
+def dealer_export_one(request, pk):
+    dealer = selectors.dealer_get(user=request.user, pk=pk)
+    return _xlsx_response(dealer_workbook(dealer), f"dealer-{dealer.code}.xlsx")
+
+
+@permission_required("dealers.view_all_dealers", raise_exception=True)
+def contact_index(request):
+    query = request.GET.get("q", "").strip()
+    page = Paginator(selectors.contact_list(user=request.user, query=query), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "dealers/contact_list.html", {"page": page, "q": query})
+
+
+@require_POST
+@permission_required("dealers.export_dealers", raise_exception=True)
+def dealer_export(request):
+    job = job_start(kind="dealer_export", actor=request.user)
+    return redirect("job-detail", job_id=job.pk)
+
+
+@permission_required("dealers.import_dealers", raise_exception=True)
+def dealer_import(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            upload_check(upload=upload, allowed_kinds=EXCEL_KINDS)
+        except ApplicationError as error:
+            form.add_error("file", error.message)
+        else:
+            job = job_start(
+                kind="dealer_import",
+                actor=request.user,
+                input_bytes=upload.read(),
+                input_name=upload.name,
+            )
+            return redirect("job-detail", job_id=job.pk)
+    return render(
+        request,
+        "dealers/dealer_import.html",
+        {
+            "form": form,
+            "dealer_columns": DEALER_COLUMNS,
+            "contact_columns": CONTACT_COLUMNS,
+        },
+    )
+
+
+@permission_required("dealers.import_dealers", raise_exception=True)
+def dealer_import_template(request):
+    import io
+
+    import xlsxwriter
+
+    output = io.BytesIO()
+    book = xlsxwriter.Workbook(output, {"in_memory": True})
+    bold = book.add_format({"bold": True, "bg_color": "#E9ECEF"})
+    for name, columns in (("Dealers", DEALER_COLUMNS), ("Contacts", CONTACT_COLUMNS)):
+        sheet = book.add_worksheet(name)
+        for index, column in enumerate(columns):
+            sheet.write(0, index, column.header, bold)
+            sheet.write_comment(
+                0, index, " / ".join(column.aliases) + (" *" if column.required else "")
+            )
+            sheet.set_column(index, index, 22)
+    book.close()
+    return _xlsx_response(output.getvalue(), "dealer-import-template.xlsx")
+
+
+@permission_required("dealers.add_dealerchangerequest", raise_exception=True)
+def change_request_new(request, pk):
+    dealer = selectors.dealer_get(user=request.user, pk=pk)
+    form = ChangeRequestForm(
+        request.POST or None, request.FILES or None, initial=ChangeRequestForm.initial_for(dealer)
+    )
+    formset = ContactFormSet(
+        request.POST or None, initial=contact_formset_initial(dealer), prefix="contacts"
+    )
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        contact_changes, form_index = contact_changes_from(formset)
+        try:
+            change_request = services.change_request_create(
+                actor=request.user,
+                dealer=dealer,
+                values=form.dealer_values(),
+                contact_changes=contact_changes,
+                note=form.cleaned_data["note"],
+                documents=form.cleaned_data["documents"],
+            )
+        except ValidationError as error:
+            _errors_to_forms(error, form, formset, form_index)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            if "submit" in request.POST:
+                try:
+                    services.change_request_submit(actor=request.user, request_id=change_request.pk)
+                    messages.success(
+                        request,
+                        _("Change request %(n)s submitted to ops.") % {"n": change_request.number},
+                    )
+                except ApplicationError as error:
+                    messages.error(request, error.message)
+            else:
+                messages.success(
+                    request,
+                    _("Change request %(n)s saved as a draft.") % {"n": change_request.number},
+                )
+            return redirect("dealers:change-detail", pk=change_request.pk)
+    return render(
+        request,
+        "dealers/change_request_form.html",
+        {"dealer": dealer, "form": form, "formset": formset},
+    )
+
+
+def _errors_to_forms(error, form, formset, form_index):
+    for key, messages_ in error.message_dict.items():
+        parts = key.split(".")
+        if parts[0] == "contacts" and len(parts) >= 2:
+            target = formset.forms[form_index[int(parts[1])]]
+            field = parts[2] if len(parts) > 2 and parts[2] in target.fields else None
+            for message in messages_:
+                target.add_error(field, message)
+        elif key in form.fields:
+            for message in messages_:
+                form.add_error(key, message)
+        else:
+            for message in messages_:
+                form.add_error(None, message)
+
+
+@permission_required("dealers.view_dealerchangerequest", raise_exception=True)
+def change_request_index(request):
+    status = request.GET.get("status", "")
+    requests = selectors.change_request_list(
+        user=request.user, status=status if status in DealerChangeRequest.Status.values else ""
+    )
+    page = Paginator(requests, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dealers/change_request_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": DealerChangeRequest.Status.choices,
+            "title": _("Change requests"),
+        },
+    )
+
+
+@permission_required("dealers.decide_dealerchangerequest", raise_exception=True)
+def change_queue(request):
+    page = Paginator(selectors.change_request_queue(user=request.user), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "dealers/change_request_list.html",
+        {"page": page, "title": _("Change queue"), "queue": True},
+    )
+
+
+@permission_required("dealers.view_dealerchangerequest", raise_exception=True)
+def change_request_detail(request, pk):
+    change_request = selectors.change_request_get(user=request.user, pk=pk)
+    dealer = change_request.dealer
+    rows = []
+    for field in services.CHANGEABLE_FIELDS:
+        if field in change_request.proposed:
+            current = (
+                dealer.group.code
+                if field == "group" and dealer.group
+                else getattr(dealer, field)
+                if field != "group"
+                else ""
+            )
+            rows.append(
+                {
+                    "label": Dealer._meta.get_field(field).verbose_name,
+                    "field": field,
+                    "current": current,
+                    "proposed": change_request.proposed[field],
+                }
+            )
+    user = request.user
+    can_decide = (
+        user.has_perm("dealers.decide_dealerchangerequest")
+        and change_request.created_by_id != user.pk
+    )
+    return render(
+        request,
+        "dealers/change_request_detail.html",
+        {
+            "cr": change_request,
+            "rows": rows,
+            "contacts": {c.pk: c for c in dealer.contacts.all()},
+            "attachments": attachments_for(change_request),
+            "events": audit_events_for(change_request),
+            "decision_form": DecisionForm(),
+            "can_submit": user.has_perm("dealers.change_dealerchangerequest")
+            and change_request.status == DealerChangeRequest.Status.DRAFT,
+            "can_decide": can_decide
+            and change_request.status == DealerChangeRequest.Status.SUBMITTED,
+            "can_apply": user.has_perm("dealers.decide_dealerchangerequest")
+            and change_request.status == DealerChangeRequest.Status.APPROVED,
+            "upload_field": MultipleFileField(required=False).widget.render("documents", None),
+        },
+    )
+
+
+@require_POST
+@permission_required("dealers.change_dealerchangerequest", raise_exception=True)
+def change_request_documents(request, pk):
+    change_request = selectors.change_request_get(user=request.user, pk=pk)
+    try:
+        services.change_request_add_documents(
+            actor=request.user,
+            request_id=change_request.pk,
+            documents=request.FILES.getlist("documents"),
+        )
+        messages.success(request, _("Documents added."))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("dealers:change-detail", pk=change_request.pk)
+
+
+_ACTIONS = {
+    "submit": (
+        "dealers.change_dealerchangerequest",
+        services.change_request_submit,
+        gettext_lazy("Submitted to ops."),
+    ),
+    "approve": (
+        "dealers.decide_dealerchangerequest",
+        services.change_request_approve,
+        gettext_lazy("Approved."),
+    ),
+    "reject": (
+        "dealers.decide_dealerchangerequest",
+        services.change_request_reject,
+        gettext_lazy("Rejected."),
+    ),
+    "apply": (
+        "dealers.decide_dealerchangerequest",
+        services.change_request_apply,
+        gettext_lazy("Applied to the dealer."),
+    ),
+}
+
+
+@require_POST
+def change_request_act(request, pk, action):
+    if action not in _ACTIONS:
+        raise Http404
+    permission, service, done = _ACTIONS[action]
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+    change_request = selectors.change_request_get(user=request.user, pk=pk)
+    kwargs = {"actor": request.user, "request_id": change_request.pk}
+    if action in ("approve", "reject"):
+        kwargs["reason"] = request.POST.get("reason", "")
+    try:
+        result = service(**kwargs)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        if action == "apply" and result.apply_error:
+            messages.error(
+                request, _("Could not apply: %(reason)s") % {"reason": result.apply_error}
+            )
+        else:
+            messages.success(request, done)
+    return redirect("dealers:change-detail", pk=change_request.pk)

@@ -1,0 +1,1 @@
+# The quota domain arrives with its own issue; the app is wired in from the start.

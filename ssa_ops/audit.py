@@ -1,0 +1,77 @@
+"""The one append-only audit log: written in the same transaction as the change it records."""
+
+from django.contrib.contenttypes.models import ContentType
+
+from ssa_ops.models import AuditEvent
+
+SYSTEM_ACTOR_NAME = "system"
+
+
+def _actor_fields(actor):
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return {"actor": None, "actor_name": SYSTEM_ACTOR_NAME}
+    return {"actor": actor, "actor_name": actor.get_username()}
+
+
+def _jsonable(value):
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return str(value)
+
+
+def audit_event_build(
+    *, actor, obj, action, from_state="", to_state="", reason="", changes=None
+) -> AuditEvent:
+    return AuditEvent(
+        **_actor_fields(actor),
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        action=action,
+        from_state=from_state or "",
+        to_state=to_state or "",
+        reason=reason or "",
+        changes=_jsonable(changes or {}),
+    )
+
+
+def audit_record(
+    *, actor, obj, action, from_state="", to_state="", reason="", changes=None
+) -> AuditEvent:
+    event = audit_event_build(
+        actor=actor,
+        obj=obj,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        changes=changes,
+    )
+    event.save()
+    return event
+
+
+def audit_record_many(events: list[AuditEvent]) -> None:
+    AuditEvent.objects.bulk_create(events, batch_size=2000)
+
+
+def audit_events_for(obj):
+    """The timeline of one record, newest first."""
+    return AuditEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
+        object_id=str(obj.pk),
+    ).select_related("actor")
+
+
+def field_changes(instance, new_values: dict) -> dict:
+    """{field: [old, new]} for the values that differ from the instance's."""
+    changes = {}
+    for field, new in new_values.items():
+        old = getattr(instance, field)
+        if old != new:
+            changes[field] = [old, new]
+    return changes

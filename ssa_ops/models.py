@@ -1,0 +1,286 @@
+"""Shared records every app uses: accounts, vendors, audit trail, attachments, outbox, jobs."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.storage import storages
+from django.db import models
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from ssa_ops.roles import Role
+
+
+def private_storage():
+    return storages["private"]
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class VendorCompany(TimeStampedModel):
+    """A third-party company that checks claims for the Special Sales team."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("vendor company")
+        verbose_name_plural = _("vendor companies")
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who signs in: staff, a dealer's user, a vendor's user, IT or an admin."""
+
+    dealer = models.ForeignKey(
+        "dealers.Dealer",
+        verbose_name=_("dealer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    vendor = models.ForeignKey(
+        VendorCompany,
+        verbose_name=_("vendor company"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    regions = models.ManyToManyField(
+        "dealers.Region", verbose_name=_("regions"), blank=True, related_name="managers"
+    )
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @cached_property
+    def role(self) -> str:
+        """The user's role: the first role group it belongs to ("" when none)."""
+        names = {group.name for group in self.groups.all()}
+        for role in Role:
+            if role.value in names:
+                return role.value
+        return ""
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label if self.role else ""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Audit events are append-only")
+
+    def delete(self):
+        raise TypeError("Audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """One thing that happened to a record: who, when, what, from which state to which, why."""
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_name = models.CharField(_("actor"), max_length=150)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(_("object"), max_length=200)
+    action = models.CharField(_("action"), max_length=50)
+    from_state = models.CharField(_("from"), max_length=30, blank=True)
+    to_state = models.CharField(_("to"), max_length=30, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    changes = models.JSONField(_("changed fields"), default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["content_type", "object_id", "created_at"])]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def __str__(self):
+        return f"{self.object_repr}: {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Audit events are append-only")
+
+
+class Attachment(models.Model):
+    """A document uploaded to a record, stored privately under a random name."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64)
+    owner = GenericForeignKey("content_type", "object_id")
+    purpose = models.CharField(_("document type"), max_length=50, blank=True)
+    file = models.FileField(storage=private_storage, upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=255)
+    mime_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self):
+        return self.original_name
+
+
+class OutboundEmail(ConcurrentTransitionMixin, models.Model):
+    """One email the platform sends, recorded before it goes out and marked sent or failed."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    to = models.JSONField(_("to"), default=list)
+    subject = models.CharField(_("subject"), max_length=255)
+    template = models.CharField(_("template"), max_length=100)
+    language = models.CharField(_("language"), max_length=10)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.CharField(max_length=64, blank=True)
+    related_object = GenericForeignKey("content_type", "object_id")
+    status = FSMField(_("status"), choices=Status.choices, default=Status.QUEUED, protected=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("outbound email")
+        verbose_name_plural = _("outbox")
+        permissions = [("resend_outboundemail", "Can resend a failed email")]
+
+    def __str__(self):
+        return self.subject
+
+    @transition(status, source=[Status.QUEUED, Status.FAILED], target=Status.SENT)
+    def mark_sent(self, *, at):
+        self.sent_at = at
+        self.last_error = ""
+
+    @transition(status, source=[Status.QUEUED, Status.FAILED], target=Status.FAILED)
+    def mark_failed(self, *, error):
+        self.last_error = error
+
+    @transition(status, source=Status.FAILED, target=Status.QUEUED)
+    def requeue(self):
+        pass
+
+
+class BackgroundJob(ConcurrentTransitionMixin, models.Model):
+    """Long work (an import, export or bulk action) run by a worker, with its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        on_delete=models.PROTECT,
+        related_name="jobs",
+    )
+    kind = models.CharField(_("kind"), max_length=50)
+    params = models.JSONField(default=dict, blank=True)
+    status = FSMField(_("status"), choices=Status.choices, default=Status.QUEUED, protected=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    message = models.CharField(_("message"), max_length=255, blank=True)
+    input_file = models.FileField(storage=private_storage, upload_to="jobs/in/", blank=True)
+    input_name = models.CharField(max_length=255, blank=True)
+    result_file = models.FileField(storage=private_storage, upload_to="jobs/out/", blank=True)
+    result_name = models.CharField(max_length=255, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        permissions = [("view_all_jobs", "Can see every background job")]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, int(self.progress_done * 100 / self.progress_total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @transition(status, source=Status.QUEUED, target=Status.RUNNING)
+    def start(self, *, at):
+        self.started_at = at
+
+    @transition(status, source=Status.RUNNING, target=Status.SUCCEEDED)
+    def succeed(self, *, at, message=""):
+        self.finished_at = at
+        self.message = message[:255]
+
+    @transition(status, source=[Status.QUEUED, Status.RUNNING], target=Status.FAILED)
+    def fail(self, *, at, message=""):
+        self.finished_at = at
+        self.message = message[:255]

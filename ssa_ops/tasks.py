@@ -1,0 +1,21 @@
+from celery import shared_task
+
+from ssa_ops.jobs import job_run
+from ssa_ops.models import OutboundEmail
+from ssa_ops.notifications import outbound_email_send
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def send_outbound_email(self, email_id):
+    email = outbound_email_send(email_id=email_id)
+    if email.status == OutboundEmail.Status.FAILED and not self.request.is_eager:
+        from django.conf import settings
+
+        if email.attempts < settings.EMAIL_MAX_ATTEMPTS:
+            raise self.retry(countdown=30 * 2**email.attempts)
+    return email.status
+
+
+@shared_task(acks_late=True)
+def run_background_job(job_id):
+    return job_run(job_id=job_id).status

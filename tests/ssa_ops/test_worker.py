@@ -1,0 +1,48 @@
+import time
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+from ssa_ops.celery import app as celery_app
+from ssa_ops.models import OutboundEmail
+from ssa_ops.notifications import email_queue
+from ssa_ops.roles import Role
+
+pytestmark = [
+    pytest.mark.real_broker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not settings.CELERY_BROKER_URL.startswith("redis"),
+        reason="needs CELERY_BROKER_URL=redis://… (CI sets it)",
+    ),
+]
+
+
+def test_a_real_worker_sends_a_queued_email_through_redis(make_user):
+    from celery.contrib.testing.worker import start_worker
+
+    user = make_user(Role.OPS)
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+    ):
+        with transaction.atomic():
+            email = email_queue(
+                to=user.email,
+                template="password_reset",
+                context={
+                    "user": user,
+                    "protocol": "https",
+                    "domain": "ssa.example.com",
+                    "uid": "MQ",
+                    "token": "t-1",
+                },
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            email.refresh_from_db()
+            if email.status != OutboundEmail.Status.QUEUED:
+                break
+            time.sleep(0.2)
+    assert email.status == OutboundEmail.Status.SENT
+    assert email.attempts == 1
