@@ -15,9 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_django(args, **env):
-    environment = {
-        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
-    }
+    inherited_out = {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {k: v for k, v in os.environ.items() if k not in inherited_out}
     environment.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
