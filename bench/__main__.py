@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,5 +73,4 @@ def _child(mode, workbook, database, rows=0):
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
     main()

@@ -152,6 +152,9 @@ class DealerContact(TimeStampedModel):
         return f"{self.name} ({self.get_role_display()})"
 
 
+CONTACT_CHANGE_LABELS = {"add": _("Add"), "update": _("Update"), "remove": _("Remove")}
+
+
 class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
     """A request to change a dealer's master data, decided by ops before it is applied."""
 
@@ -207,6 +210,25 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
     @property
     def number(self):
         return f"CR-{self.pk:05d}"
+
+    @property
+    def proposed_labels(self):
+        """The verbose names of the dealer fields this request changes."""
+        return [Dealer._meta.get_field(field).verbose_name for field in self.proposed]
+
+    @property
+    def contact_change_rows(self):
+        """contact_changes with the action and the role in words."""
+        return [
+            {
+                **change,
+                "action_label": CONTACT_CHANGE_LABELS.get(change["action"], change["action"]),
+                "role_label": DealerContact.Role(change["values"]["role"]).label
+                if change.get("values", {}).get("role") in DealerContact.Role.values
+                else "",
+            }
+            for change in self.contact_changes
+        ]
 
     @transition(status, source=Status.DRAFT, target=Status.SUBMITTED)
     def submit(self, *, at):

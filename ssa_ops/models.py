@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.core.files.storage import storages
 from django.db import models
 from django.utils.functional import cached_property
@@ -100,6 +101,53 @@ class AuditEventQuerySet(models.QuerySet):
         raise TypeError("Audit events are append-only")
 
 
+# How the timeline names an audit action; an action missing here is shown as it is stored.
+AUDIT_ACTION_LABELS = {
+    "create": _("created"),
+    "update": _("updated"),
+    "attach": _("attached a document"),
+    "submit": _("submitted"),
+    "approve": _("approved"),
+    "reject": _("rejected"),
+    "apply": _("applied"),
+    "apply_failed": _("could not apply"),
+    "change_applied": _("change applied"),
+    "contacts_changed": _("contacts changed"),
+    "import_create": _("created by import"),
+    "import_update": _("updated by import"),
+    "import_contacts": _("contacts imported"),
+    "suspend": _("suspended"),
+    "reactivate": _("reactivated"),
+    "terminate": _("terminated"),
+    "start": _("started"),
+    "succeed": _("finished"),
+    "fail": _("failed"),
+    "mark_sent": _("sent"),
+    "mark_failed": _("failed"),
+    "requeue": _("queued again"),
+    "added": _("added"),
+    "removed": _("removed"),
+    "changes": _("changes"),
+}
+
+
+def _is_structured(value):
+    return any(isinstance(item, dict | list) for item in value)
+
+
+def _display(value):
+    """A structured audit value as one readable line."""
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{AUDIT_ACTION_LABELS.get(key, key)}: {_display(item)}" for key, item in value.items()
+        )
+    if isinstance(value, list):
+        if len(value) == 2 and not _is_structured(value):
+            return f"{value[0] if value[0] not in (None, '') else '—'} → {value[1]}"
+        return " | ".join(_display(item) for item in value)
+    return value
+
+
 class AuditEvent(models.Model):
     """One thing that happened to a record: who, when, what, from which state to which, why."""
 
@@ -140,6 +188,52 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only")
+
+    @property
+    def action_label(self):
+        return AUDIT_ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def from_state_label(self):
+        return self._state_label(self.from_state)
+
+    @property
+    def to_state_label(self):
+        return self._state_label(self.to_state)
+
+    @property
+    def change_rows(self):
+        """One row per changed field: {field: [old, new]} or {field: value}, labelled."""
+        rows = []
+        for name, value in self.changes.items():
+            row = {"label": self._field_label(name)}
+            if isinstance(value, list) and len(value) == 2 and not _is_structured(value):
+                row.update(old=value[0], new=value[1], pair=True)
+            else:
+                row.update(new=_display(value), pair=False)
+            rows.append(row)
+        return rows
+
+    def _field_label(self, name):
+        field = self._field(name)
+        if field is None:
+            return name
+        if field.auto_created and not field.concrete:  # a reverse relation, e.g. contacts
+            return field.related_model._meta.verbose_name_plural
+        return field.verbose_name
+
+    def _field(self, name):
+        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+        try:
+            return model._meta.get_field(name) if model is not None else None
+        except FieldDoesNotExist:
+            return None
+
+    def _state_label(self, value):
+        field = self._field("status")
+        if not value or field is None or not field.choices:
+            return value
+        return dict(field.flatchoices).get(value, value)
 
 
 class Attachment(models.Model):

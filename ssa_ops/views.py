@@ -168,4 +168,9 @@ def lockout_response(request, original_response=None, credentials=None, *args, *
             {"code": "locked_out", "detail": _("Too many failed sign-ins; try again later.")},
             status=429,
         )
-    return render(request, "registration/locked_out.html", status=429)
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)},
+        status=429,
+    )

@@ -149,8 +149,14 @@ def test_ops_approves_in_the_browser_and_the_dealer_changes(
         client.post(f"/dealers/changes/{change_request.pk}/approve/", {"reason": "ok"})
     dealer_user.dealer.refresh_from_db()
     assert dealer_user.dealer.address == "西安市雁塔区1号"
-    page = client.get(f"/dealers/{dealer_user.dealer.pk}/").content.decode()
-    assert "change_applied" in page  # on the timeline
+    page = client.get(f"/dealers/{dealer_user.dealer.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    timeline = page.content.decode().split('id="timeline"')[1]
+    # The timeline speaks the reader's language: action, field label and both values.
+    assert "变更已生效" in timeline
+    assert "地址" in timeline and "西安市雁塔区1号" in timeline
+    assert "change_applied" not in timeline
+    request_page = client.get(f"/dealers/changes/{change_request.pk}/").content.decode()
+    assert "已提交" in request_page and "已批准" in request_page and "已生效" in request_page
 
 
 def test_attachments_download_only_for_those_who_see_the_owner(

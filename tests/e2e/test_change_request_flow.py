@@ -45,7 +45,8 @@ def test_dealer_files_a_change_ops_approves_and_the_dealer_sees_it_applied(page,
     page.click("text=My dealer")
     assert page.inner_text("[data-field=address]") == "上海市闵行区虹桥路500号"
     assert "赵财务" in page.inner_text("#contacts")
-    assert "change_applied" in page.inner_text("#timeline")
+    timeline = page.inner_text("#timeline")
+    assert "change applied" in timeline and "added: 赵财务" in timeline
     dealer.refresh_from_db()
     assert dealer.address == "上海市闵行区虹桥路500号"
     assert DealerChangeRequest.objects.get().status == DealerChangeRequest.Status.APPLIED
