@@ -57,6 +57,8 @@ class DealerGroup(models.Model):
 class Dealer(ConcurrentTransitionMixin, TimeStampedModel):
     """A dealership that sells to corporate and special customers under its own code."""
 
+    audit_describes = ("dealers.DealerContact",)
+
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
@@ -157,6 +159,9 @@ CONTACT_CHANGE_LABELS = {"add": _("Add"), "update": _("Update"), "remove": _("Re
 
 class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
     """A request to change a dealer's master data, decided by ops before it is applied."""
+
+    # Its audit events speak of dealer and contact fields (see AuditEvent.change_rows).
+    audit_describes = ("dealers.Dealer", "dealers.DealerContact")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")

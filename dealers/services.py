@@ -204,9 +204,40 @@ def change_request_create(
         obj=change_request,
         action="create",
         to_state=change_request.status,
-        changes={"proposed": proposed, "contacts": changes},
+        changes={
+            **{field: [_dealer_value(dealer, field), value] for field, value in proposed.items()},
+            **({"contacts": _contact_changes_described(dealer, changes)} if changes else {}),
+        },
     )
     return change_request
+
+
+def _dealer_value(dealer: Dealer, field: str):
+    if field == "group":
+        return dealer.group.code if dealer.group else ""
+    return getattr(dealer, field)
+
+
+def _contact_changes_described(dealer: Dealer, contact_changes: list[dict]) -> list[dict]:
+    """The audit's words for contact changes: who is added, removed or changed, and how."""
+    contacts = {contact.pk: contact for contact in dealer.contacts.all()}
+    described = []
+    for change in contact_changes:
+        if change["action"] == "add":
+            values = change["values"]
+            described.append(
+                {"added": values["name"], **{f: values[f] for f in CONTACT_FIELDS if f != "name"}}
+            )
+            continue
+        contact = contacts[change["contact_id"]]
+        if change["action"] == "remove":
+            described.append({"removed": contact.name})
+        else:
+            before = {field: getattr(contact, field) for field in CONTACT_FIELDS}
+            described.append(
+                {"updated": contact.name, **field_changes_dict(before, change["values"])}
+            )
+    return described
 
 
 @transaction.atomic
@@ -409,12 +440,10 @@ def _contacts_apply(dealer: Dealer, contact_changes: list[dict]) -> list:
             for field, value in change["values"].items():
                 setattr(contact, field, value)
             contact.save()
-            log.append(
-                {"updated": contact.name, "changes": field_changes_dict(before, change["values"])}
-            )
+            log.append({"updated": contact.name, **field_changes_dict(before, change["values"])})
         else:
             contact = DealerContact.objects.create(dealer=dealer, **change["values"])
-            log.append({"added": contact.name})
+            log.append({"added": contact.name, "role": contact.role, "phone": contact.phone})
     return log
 
 

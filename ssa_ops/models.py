@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -135,17 +136,11 @@ def _is_structured(value):
     return any(isinstance(item, dict | list) for item in value)
 
 
-def _display(value):
-    """A structured audit value as one readable line."""
-    if isinstance(value, dict):
-        return "; ".join(
-            f"{AUDIT_ACTION_LABELS.get(key, key)}: {_display(item)}" for key, item in value.items()
-        )
-    if isinstance(value, list):
-        if len(value) == 2 and not _is_structured(value):
-            return f"{value[0] if value[0] not in (None, '') else '—'} → {value[1]}"
-        return " | ".join(_display(item) for item in value)
-    return value
+def _field_or_none(model, name):
+    try:
+        return model._meta.get_field(name) if model is not None else None
+    except FieldDoesNotExist:
+        return None
 
 
 class AuditEvent(models.Model):
@@ -206,31 +201,47 @@ class AuditEvent(models.Model):
         """One row per changed field: {field: [old, new]} or {field: value}, labelled."""
         rows = []
         for name, value in self.changes.items():
-            row = {"label": self._field_label(name)}
+            row = {"label": self._label(name)}
             if isinstance(value, list) and len(value) == 2 and not _is_structured(value):
                 row.update(old=value[0], new=value[1], pair=True)
             else:
-                row.update(new=_display(value), pair=False)
+                row.update(new=self._display(value), pair=False)
             rows.append(row)
         return rows
 
-    def _field_label(self, name):
-        field = self._field(name)
-        if field is None:
-            return name
-        if field.auto_created and not field.concrete:  # a reverse relation, e.g. contacts
-            return field.related_model._meta.verbose_name_plural
-        return field.verbose_name
+    def _display(self, value):
+        """A structured value as one readable line, its keys in words."""
+        if isinstance(value, dict):
+            return "; ".join(
+                f"{self._label(key)}: {self._display(item)}" for key, item in value.items()
+            )
+        if isinstance(value, list):
+            if len(value) == 2 and not _is_structured(value):
+                return f"{'—' if value[0] in (None, '') else value[0]} → {value[1]}"
+            return " | ".join(str(self._display(item)) for item in value)
+        return value
 
-    def _field(self, name):
-        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
-        try:
-            return model._meta.get_field(name) if model is not None else None
-        except FieldDoesNotExist:
-            return None
+    def _label(self, name):
+        """An action word, or the verbose name of a field of the record or of the models its
+        audit values describe (`audit_describes` on the model)."""
+        if name in AUDIT_ACTION_LABELS:
+            return AUDIT_ACTION_LABELS[name]
+        model = self._model()
+        described = [apps.get_model(label) for label in getattr(model, "audit_describes", ())]
+        for candidate in [model, *described]:
+            field = _field_or_none(candidate, name)
+            if field is None:
+                continue
+            if field.auto_created and not field.concrete:  # a reverse relation, e.g. contacts
+                return field.related_model._meta.verbose_name_plural
+            return field.verbose_name
+        return name
+
+    def _model(self):
+        return ContentType.objects.get_for_id(self.content_type_id).model_class()
 
     def _state_label(self, value):
-        field = self._field("status")
+        field = _field_or_none(self._model(), "status")
         if not value or field is None or not field.choices:
             return value
         return dict(field.flatchoices).get(value, value)

@@ -35,11 +35,14 @@ def navigation(request):
             label = _("My dealer")
         url = reverse(url_name)
         seen.add(url_name)
-        items.append(
-            {
-                "label": label,
-                "url": url,
-                "active": request.path == url or (url != "/" and request.path.startswith(url)),
-            }
-        )
+        items.append({"label": label, "url": url, "active": False})
+    # The item whose address is the longest prefix of this page is the one that is active.
+    matches = [
+        item
+        for item in items
+        if request.path == item["url"]
+        or (item["url"] != "/" and request.path.startswith(item["url"]))
+    ]
+    if matches:
+        max(matches, key=lambda item: len(item["url"]))["active"] = True
     return {"nav_items": items}

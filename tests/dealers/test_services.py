@@ -50,7 +50,13 @@ def test_create_keeps_only_the_values_that_change(dealer_user):
     # then only the address is proposed, as a draft, with an audit entry
     assert change_request.status == DealerChangeRequest.Status.DRAFT
     assert change_request.proposed == {"address": "杭州市西湖区99号"}
-    assert [event.action for event in audit_events_for(change_request)] == ["create"]
+    [event] = audit_events_for(change_request)
+    assert event.action == "create"
+    old_address = dealer.address
+    assert event.changes == {"address": [old_address, "杭州市西湖区99号"]}
+    assert event.change_rows == [
+        {"label": "address", "old": old_address, "new": "杭州市西湖区99号", "pair": True}
+    ]
 
 
 def test_a_request_that_changes_nothing_is_refused(dealer_user):
@@ -196,7 +202,13 @@ def test_contact_changes_add_update_and_remove(
     assert set(contacts) == {"张伟", "赵敏"}
     assert contacts["张伟"].phone == "021-66668888" and not contacts["张伟"].is_primary
     assert contacts["赵敏"].is_primary
-    assert audit_events_for(dealer).filter(action="contacts_changed").count() == 1
+    [event] = audit_events_for(dealer).filter(action="contacts_changed")
+    # the timeline names who was removed, changed and added, with field names in words
+    [row] = event.change_rows
+    assert row["label"] == "dealer contacts"
+    assert f"removed: {gone.name}" in row["new"]
+    assert "phone: " in row["new"] and "→ 021-66668888" in row["new"]
+    assert "added: 赵敏; role: finance" in row["new"]
 
 
 def test_two_primary_contacts_are_refused(dealer_user):

@@ -253,3 +253,16 @@ def test_dealer_export_with_history(client, dealer_user):
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["Profile", "Contacts", "Change requests", "History"]
+
+
+def test_navigation_marks_exactly_the_section_of_the_page(client, make_user):
+    login(client, make_user(Role.OPS))
+    for url, section in [
+        ("/dealers/", "/dealers/"),
+        ("/dealers/changes/", "/dealers/changes/"),
+        ("/dealers/changes/queue/", "/dealers/changes/queue/"),
+    ]:
+        page = client.get(url).content.decode()
+        nav = page.split('<nav class="sidebar">')[1].split("</nav>")[0]
+        assert nav.count('class="active"') == 1, url
+        assert f'href="{section}" class="active"' in nav, url
