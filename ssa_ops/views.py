@@ -22,6 +22,7 @@ from ssa_ops.jobs import job_get, job_list
 from ssa_ops.models import OutboundEmail
 from ssa_ops.notifications import outbound_email_resend
 from ssa_ops.roles import Role
+from ssa_ops.selectors import outbound_email_list
 
 logger = logging.getLogger(__name__)
 
@@ -121,11 +122,8 @@ def attachment_download(request, attachment_id):
 
 @permission_required("ssa_ops.view_outboundemail", raise_exception=True)
 def outbox(request):
-    emails = OutboundEmail.objects.all()
     status = request.GET.get("status", "")
-    if status in OutboundEmail.Status.values:
-        emails = emails.filter(status=status)
-    page = Paginator(emails, 50).get_page(request.GET.get("page"))
+    page = Paginator(outbound_email_list(status=status), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "ssa_ops/outbox.html",

@@ -98,6 +98,7 @@ def test_outbox_page_shows_failures_and_only_leads_resend(client, make_user, set
     client.force_login(make_user(Role.OPS))
     page = client.get("/outbox/?status=failed").content.decode()
     assert email.subject in page and "Resend" not in page and "重新发送" not in page
+    assert str(email.related_object) in page  # the record the email is about
     assert client.post(f"/outbox/{email.pk}/resend/").status_code == 403
     client.force_login(make_user(Role.DEALER))
     assert client.get("/outbox/").status_code == 403
