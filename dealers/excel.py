@@ -526,7 +526,7 @@ def dealer_workbook(dealer: Dealer) -> bytes:
                 change.number,
                 str(change.get_status_display()),
                 change.created_by.username,
-                str(change.proposed),
+                change.proposed_text,
                 change.decision_reason,
             ],
         )
@@ -552,11 +552,11 @@ def dealer_workbook(dealer: Dealer) -> bytes:
             1,
             [
                 event.actor_name,
-                event.action,
-                event.from_state,
-                event.to_state,
+                str(event.action_label),
+                str(event.from_state_label),
+                str(event.to_state_label),
                 event.reason,
-                str(event.changes or ""),
+                event.changes_text,
             ],
         )
     history.set_column(0, 0, 20)

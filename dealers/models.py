@@ -222,6 +222,14 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
         return [Dealer._meta.get_field(field).verbose_name for field in self.proposed]
 
     @property
+    def proposed_text(self):
+        """The proposed dealer values as one line, for exports."""
+        return "; ".join(
+            f"{Dealer._meta.get_field(field).verbose_name}: {value}"
+            for field, value in self.proposed.items()
+        )
+
+    @property
     def contact_change_rows(self):
         """contact_changes with the action and the role in words."""
         return [

@@ -209,6 +209,16 @@ class AuditEvent(models.Model):
             rows.append(row)
         return rows
 
+    @property
+    def changes_text(self):
+        """change_rows as one line, for exports."""
+        return "; ".join(
+            f"{row['label']}: {row['old'] if row['old'] not in (None, '') else '—'} → {row['new']}"
+            if row["pair"]
+            else f"{row['label']}: {row['new']}"
+            for row in self.change_rows
+        )
+
     def _display(self, value):
         """A structured value as one readable line, its keys in words."""
         if isinstance(value, dict):

@@ -6,6 +6,7 @@ from PIL import Image
 
 from dealers import services
 from dealers.models import DealerChangeRequest
+from ssa_ops.audit import audit_record
 from ssa_ops.models import Attachment
 from ssa_ops.roles import Role
 from tests.factories import DealerContactFactory, DealerFactory, RegionFactory
@@ -248,11 +249,32 @@ def test_language_switch_is_kept_for_the_user(client, dealer_user):
 def test_dealer_export_with_history(client, dealer_user):
     import openpyxl
 
+    dealer = dealer_user.dealer
+    old_address = dealer.address
+    change_request = services.change_request_create(
+        actor=dealer_user, dealer=dealer, values={"address": "成都市高新区8号"}
+    )
+    audit_record(
+        actor=dealer_user,
+        obj=dealer,
+        action="change_applied",
+        changes={"address": [old_address, "成都市高新区8号"]},
+    )
     login(client, dealer_user)
-    response = client.get(f"/dealers/{dealer_user.dealer.pk}/export/", HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(f"/dealers/{dealer.pk}/export/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["Profile", "Contacts", "Change requests", "History"]
+    requests = list(book["Change requests"].iter_rows(min_row=2, values_only=True))
+    assert requests[0][:4] == (
+        change_request.number,
+        "Draft",
+        dealer_user.username,
+        "address: 成都市高新区8号",
+    )
+    history = list(book["History"].iter_rows(min_row=2, values_only=True))
+    assert history[0][2] == "change applied"
+    assert history[0][6] == f"address: {old_address} → 成都市高新区8号"
 
 
 def test_navigation_marks_exactly_the_section_of_the_page(client, make_user):
