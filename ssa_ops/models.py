@@ -132,6 +132,9 @@ AUDIT_ACTION_LABELS = {
 }
 
 
+ENTRY_VERBS = ("added", "removed", "updated")
+
+
 def _is_structured(value):
     return any(isinstance(item, dict | list) for item in value)
 
@@ -222,9 +225,10 @@ class AuditEvent(models.Model):
     def _display(self, value):
         """A structured value as one readable line, its keys in words."""
         if isinstance(value, dict):
-            return "; ".join(
-                f"{self._label(key)}: {self._display(item)}" for key, item in value.items()
-            )
+            # PostgreSQL's jsonb does not keep key order: an entry's verb (added, removed,
+            # updated) leads, whatever order the database returns.
+            keys = sorted(value, key=lambda key: key not in ENTRY_VERBS)
+            return "; ".join(f"{self._label(key)}: {self._display(value[key])}" for key in keys)
         if isinstance(value, list):
             if len(value) == 2 and not _is_structured(value):
                 return f"{'—' if value[0] in (None, '') else value[0]} → {value[1]}"

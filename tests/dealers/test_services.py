@@ -207,7 +207,7 @@ def test_contact_changes_add_update_and_remove(
     [row] = event.change_rows
     assert row["label"] == "dealer contacts"
     assert f"removed: {gone.name}" in row["new"]
-    assert "phone: " in row["new"] and "→ 021-66668888" in row["new"]
+    assert "updated: 张伟; phone: " in row["new"] and "→ 021-66668888" in row["new"]
     assert "added: 赵敏; role: finance" in row["new"]
 
 
