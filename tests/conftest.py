@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 
 from ssa_ops.celery import app as celery_app
-from tests.factories import UserFactory
+from tests.ssa_ops.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)

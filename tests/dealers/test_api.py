@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from dealers.models import DealerChangeRequest
 from ssa_ops.audit import audit_events_for
 from ssa_ops.roles import Role
-from tests.factories import DealerFactory, RegionFactory
+from tests.dealers.factories import DealerFactory, RegionFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,12 @@ from ssa_ops.excel_import import cell_text, excel_import_run
 from ssa_ops.jobs import job_start
 from ssa_ops.models import AuditEvent, BackgroundJob
 from ssa_ops.roles import Role
-from tests.factories import DealerContactFactory, DealerFactory, DealerGroupFactory, RegionFactory
+from tests.dealers.factories import (
+    DealerContactFactory,
+    DealerFactory,
+    DealerGroupFactory,
+    RegionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 rng = random.Random(11)

@@ -8,7 +8,7 @@ from ssa_ops.audit import audit_events_for
 from ssa_ops.errors import ApplicationError, TransitionNotAllowed
 from ssa_ops.models import OutboundEmail
 from ssa_ops.roles import Role
-from tests.factories import DealerContactFactory, DealerFactory
+from tests.dealers.factories import DealerContactFactory, DealerFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 

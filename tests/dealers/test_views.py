@@ -9,7 +9,7 @@ from dealers.models import DealerChangeRequest
 from ssa_ops.audit import audit_record
 from ssa_ops.models import Attachment
 from ssa_ops.roles import Role
-from tests.factories import DealerContactFactory, DealerFactory, RegionFactory
+from tests.dealers.factories import DealerContactFactory, DealerFactory, RegionFactory
 
 pytestmark = pytest.mark.django_db
 

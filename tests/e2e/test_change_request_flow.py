@@ -2,8 +2,8 @@ import pytest
 
 from dealers.models import Dealer, DealerChangeRequest
 from ssa_ops.roles import Role
+from tests.dealers.factories import DealerContactFactory
 from tests.e2e.conftest import sign_in, sign_out
-from tests.factories import DealerContactFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from pypdf import PdfWriter
 
 from ssa_ops.attachments import EXCEL_KINDS, UploadRejected, attachment_create, upload_check
 from ssa_ops.models import Attachment
-from tests.factories import DealerFactory
+from tests.dealers.factories import DealerFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 

@@ -3,7 +3,7 @@ import pytest
 from ssa_ops.jobs import job_run, job_start
 from ssa_ops.models import BackgroundJob
 from ssa_ops.roles import Role
-from tests.factories import DealerFactory
+from tests.dealers.factories import DealerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_export_is_scoped_to_what_the_user_sees(make_user, django_capture_on_com
 
     import openpyxl
 
-    from tests.factories import RegionFactory
+    from tests.dealers.factories import RegionFactory
 
     north, south = RegionFactory(code="N"), RegionFactory(code="S")
     DealerFactory(region=north, code="N1")

@@ -9,7 +9,7 @@ from django.db import OperationalError
 
 from ssa_ops.audit import audit_record
 from ssa_ops.models import AuditEvent
-from tests.factories import DealerFactory
+from tests.dealers.factories import DealerFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 

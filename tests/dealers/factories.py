@@ -1,12 +1,9 @@
 import random
 
 import factory
-from django.contrib.auth.models import Group
 
 from dealers.credit_code import credit_code_generate
 from dealers.models import Dealer, DealerContact, DealerGroup, Region
-from ssa_ops.models import User, VendorCompany
-from ssa_ops.roles import Role
 
 _rng = random.Random(7)
 
@@ -51,38 +48,3 @@ class DealerContactFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"联系人{n}")
     phone = factory.Sequence(lambda n: f"139{n:08d}")
     email = factory.Sequence(lambda n: f"contact{n}@dealer.example.com")
-
-
-class VendorCompanyFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = VendorCompany
-
-    name = factory.Sequence(lambda n: f"Vendor {n}")
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    """A user in one role; `regions` for region managers, `dealer` is made for dealer users."""
-
-    class Meta:
-        model = User
-
-    role = Role.OPS
-    regions = None
-    username = factory.Sequence(lambda n: f"user{n}")
-    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.django.Password("demo")
-    dealer = factory.Maybe(
-        factory.LazyAttribute(lambda u: u.role == Role.DEALER),
-        factory.SubFactory(DealerFactory),
-        None,
-    )
-
-    @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        role = kwargs.pop("role")
-        regions = kwargs.pop("regions")
-        user = super()._create(model_class, *args, **kwargs)
-        user.groups.set([Group.objects.get(name=role)])
-        if regions:
-            user.regions.set(regions)
-        return user
