@@ -288,3 +288,23 @@ def test_navigation_marks_exactly_the_section_of_the_page(client, make_user):
         nav = page.split('<nav class="sidebar">')[1].split("</nav>")[0]
         assert nav.count('class="active"') == 1, url
         assert f'href="{section}" class="active"' in nav, url
+
+
+def test_region_manager_dashboard_lists_open_requests_of_its_regions_only(client, make_user):
+    north, south = RegionFactory(code="N"), RegionFactory(code="S")
+    manager = make_user(Role.REGION_MANAGER, regions=[north])
+    requests = {}
+    for region in (north, south):
+        filer = make_user(Role.DEALER, dealer=DealerFactory(region=region))
+        change_request = services.change_request_create(
+            actor=filer, dealer=filer.dealer, values={"address": f"{region.code} 新地址"}
+        )
+        requests[region.code] = services.change_request_submit(
+            actor=filer, request_id=change_request.pk
+        )
+    login(client, manager)
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    open_changes = page.split('id="open-changes"')[1]
+    assert "Open change requests" in open_changes
+    assert requests["N"].number in open_changes
+    assert requests["S"].number not in page
