@@ -210,7 +210,8 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"CR-{self.pk:05d} {self.dealer.code}" if self.pk else "CR (new)"
+        # Its number only: lists of mixed records (outbox, audit) print it without a query.
+        return self.number if self.pk else "CR (new)"
 
     @property
     def number(self):

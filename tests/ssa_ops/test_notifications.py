@@ -102,3 +102,15 @@ def test_outbox_page_shows_failures_and_only_leads_resend(client, make_user, set
     assert client.post(f"/outbox/{email.pk}/resend/").status_code == 403
     client.force_login(make_user(Role.DEALER))
     assert client.get("/outbox/").status_code == 403
+
+
+def test_outbox_page_reads_a_fixed_number_of_queries(
+    client, make_user, django_assert_max_num_queries
+):
+    dealer_user = make_user(Role.DEALER)
+    for _ in range(20):
+        queue_status_email(dealer_user)
+    client.force_login(make_user(Role.OPS))
+    with django_assert_max_num_queries(12):
+        page = client.get("/outbox/").content.decode()
+    assert page.count("CR-") >= 20
