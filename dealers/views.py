@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dealers import selectors, services
-from dealers.excel import CONTACT_COLUMNS, DEALER_COLUMNS, dealer_workbook
+from dealers.excel import CONTACT_COLUMNS, DEALER_COLUMNS, DealerImportSpec, dealer_workbook
 from dealers.forms import (
     ChangeRequestForm,
     ContactFormSet,
@@ -24,6 +24,7 @@ from dealers.models import Dealer, DealerChangeRequest
 from ssa_ops.attachments import EXCEL_KINDS, attachments_for, upload_check
 from ssa_ops.audit import audit_events_for
 from ssa_ops.errors import ApplicationError
+from ssa_ops.excel_import import import_template_build
 from ssa_ops.jobs import job_start
 from ssa_ops.roles import Role
 
@@ -126,23 +127,7 @@ def dealer_import(request):
 
 @permission_required("dealers.import_dealers", raise_exception=True)
 def dealer_import_template(request):
-    import io
-
-    import xlsxwriter
-
-    output = io.BytesIO()
-    book = xlsxwriter.Workbook(output, {"in_memory": True})
-    bold = book.add_format({"bold": True, "bg_color": "#E9ECEF"})
-    for name, columns in (("Dealers", DEALER_COLUMNS), ("Contacts", CONTACT_COLUMNS)):
-        sheet = book.add_worksheet(name)
-        for index, column in enumerate(columns):
-            sheet.write(0, index, column.header, bold)
-            sheet.write_comment(
-                0, index, " / ".join(column.aliases) + (" *" if column.required else "")
-            )
-            sheet.set_column(index, index, 22)
-    book.close()
-    return _xlsx_response(output.getvalue(), "dealer-import-template.xlsx")
+    return _xlsx_response(import_template_build(DealerImportSpec), "dealer-import-template.xlsx")
 
 
 @permission_required("dealers.add_dealerchangerequest", raise_exception=True)

@@ -244,6 +244,25 @@ def error_workbook_build(sheets: dict[str, _Sheet], errors: list[RowError]) -> b
     return output.getvalue()
 
 
+def import_template_build(spec: "type[ImportSpec] | ImportSpec") -> bytes:
+    """An empty workbook for an import: one sheet per SheetSpec, headers in bold, each header's
+    accepted names and whether it is required (*) as a comment."""
+    output = io.BytesIO()
+    book = xlsxwriter.Workbook(output, {"in_memory": True})
+    bold = book.add_format({"bold": True, "bg_color": "#E9ECEF"})
+    for sheet_spec in spec.sheets:
+        sheet = book.add_worksheet(sheet_spec.name[:31])
+        for index, column in enumerate(sheet_spec.columns):
+            sheet.write(0, index, column.header, bold)
+            sheet.write_comment(
+                0, index, " / ".join(column.aliases) + (" *" if column.required else "")
+            )
+            sheet.set_column(index, index, 22)
+        sheet.freeze_panes(1, 0)
+    book.close()
+    return output.getvalue()
+
+
 def excel_import_run(
     *, spec: ImportSpec, source, actor, progress: Progress | None = None
 ) -> ImportResult:

@@ -257,3 +257,19 @@ def test_cell_text_keeps_what_a_person_typed():
     assert cell_text(12.5) == "12.5"
     assert cell_text(None) == ""
     assert cell_text("  A1 ") == "A1"
+
+
+def test_the_downloaded_template_imports_once_filled_in(client, make_user, region):
+    lead = make_user(Role.OPS_LEAD)
+    client.force_login(lead)
+    response = client.get("/dealers/import/template/")
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["Dealers", "Contacts"]
+    book["Dealers"].append(dealer_row("T9001"))
+    book["Contacts"].append(["T9001", "finance", "钱会计", "13700001111", "", "yes"])
+    output = io.BytesIO()
+    book.save(output)
+    result = run(output.getvalue(), lead)
+    assert result.ok, result.errors
+    assert Dealer.objects.get(code="T9001").contacts.get().name == "钱会计"
