@@ -2,7 +2,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from dealers.models import Dealer, DealerChangeRequest
-from ssa_ops.models import OutboundEmail, User
+from ssa_ops.attachments import attachments_for
+from ssa_ops.models import Attachment, BackgroundJob, OutboundEmail, User
 
 pytestmark = pytest.mark.django_db
 
@@ -31,15 +32,17 @@ def test_seed_demo_gives_every_role_a_login_and_records_in_every_state(client, s
         DealerChangeRequest.Status.values
     )
     assert set(OutboundEmail.objects.values_list("status", flat=True)) >= {"sent", "failed"}
+    jobs = {job.kind: job for job in BackgroundJob.objects.all()}
+    assert jobs["dealer_export"].status == "succeeded" and jobs["dealer_export"].result_file
+    assert jobs["dealer_import"].status == "failed" and jobs["dealer_import"].result_file
+    submitted = DealerChangeRequest.objects.get(status="submitted")
+    assert [a.original_name for a in attachments_for(submitted)] == ["营业执照-示例.png"]
     assert User.objects.get(username="dealer").check_password("demo")
     # running it again adds nothing
-    counts = (Dealer.objects.count(), DealerChangeRequest.objects.count(), User.objects.count())
+    models = (Dealer, DealerChangeRequest, User, BackgroundJob, Attachment)
+    counts = [model.objects.count() for model in models]
     call_command("seed_demo", password="other")
-    assert (
-        Dealer.objects.count(),
-        DealerChangeRequest.objects.count(),
-        User.objects.count(),
-    ) == counts
+    assert [model.objects.count() for model in models] == counts
     assert User.objects.get(username="ops").check_password("other")
 
 

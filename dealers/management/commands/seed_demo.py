@@ -1,9 +1,12 @@
 """Demo data for every role: regions, ~60 dealers with contacts, one login per role, and
 records in every state. Safe to run again: it only adds what is missing."""
 
+import io
 import random
 
+import openpyxl
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test import override_settings
@@ -12,7 +15,8 @@ from dealers import services
 from dealers.credit_code import credit_code_generate
 from dealers.models import Dealer, DealerChangeRequest, DealerContact, DealerGroup, Region
 from ssa_ops.accounts import role_groups_sync, user_create
-from ssa_ops.models import OutboundEmail, User, VendorCompany
+from ssa_ops.jobs import job_run, job_start
+from ssa_ops.models import BackgroundJob, OutboundEmail, User, VendorCompany
 from ssa_ops.notifications import email_queue
 from ssa_ops.roles import Role
 from ssa_ops.workflow import lock_for_update, transition_perform
@@ -130,6 +134,7 @@ class Command(BaseCommand):
                 users = self._users(password, dealers, regions, vendor)
             self._change_requests(users, dealers)
             self._failed_email(users)
+        self._jobs(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {Dealer.objects.count()} dealers, "
@@ -264,6 +269,7 @@ class Command(BaseCommand):
                 }
             ],
             note="新增财务联系人",
+            documents=[_licence_scan()],
         )
         services.change_request_submit(actor=dealer_user, request_id=submitted.pk)
         # applied (approve applies it straight away)
@@ -321,3 +327,43 @@ class Command(BaseCommand):
                     context={"change_request": cr, "recipient": users["dealer"]},
                     related_object=cr,
                 )
+
+    def _jobs(self, users):
+        """A finished export and an import refused with its error workbook, run to the end
+        here even when a broker is configured (running a finished job again does nothing)."""
+        if BackgroundJob.objects.exists():
+            return
+        lead = users["opslead"]
+        export = job_start(kind="dealer_export", actor=lead)
+        job_run(job_id=export.pk)
+        refused = job_start(
+            kind="dealer_import",
+            actor=lead,
+            input_bytes=_bad_import_workbook(),
+            input_name="经销商更新-有错误.xlsx",
+        )
+        job_run(job_id=refused.pk)
+
+
+def _licence_scan():
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 400), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((10, 10, 590, 390), outline="darkred", width=4)
+    draw.text((40, 40), "Business licence (demo scan)", fill="black")
+    output = io.BytesIO()
+    image.save(output, "PNG")
+    return SimpleUploadedFile("营业执照-示例.png", output.getvalue(), content_type="image/png")
+
+
+def _bad_import_workbook():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Dealers"
+    sheet.append(["经销商代码", "中文名称", "大区", "法人实体", "统一社会信用代码"])
+    sheet.append(["D0901", "演示新店", "N", "演示新店有限公司", "91110000MA01ABCD1X"])
+    sheet.append(["D0902", "", "XX", "演示二店有限公司", "91110000MA01ABCD2Y"])
+    output = io.BytesIO()
+    book.save(output)
+    return output.getvalue()
