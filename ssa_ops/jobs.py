@@ -3,7 +3,9 @@
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import Http404
@@ -16,6 +18,8 @@ from ssa_ops.models import BackgroundJob
 from ssa_ops.workflow import lock_for_update, transition_perform
 
 logger = logging.getLogger(__name__)
+
+STALE_MARGIN = timedelta(minutes=5)
 
 # kind -> dotted path of a function(job, progress) -> JobOutcome
 _HANDLERS: dict[str, str] = {}
@@ -124,6 +128,33 @@ def _job_finish(*, job_id, outcome: JobOutcome) -> BackgroundJob:
             ],
         )
     return job
+
+
+def jobs_fail_stale() -> int:
+    """Fail the jobs whose worker died: running for longer than Celery lets any task run
+    (the hard time limit) plus a margin. Returns how many were failed."""
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + STALE_MARGIN
+    stale_ids = BackgroundJob.objects.filter(
+        status=BackgroundJob.Status.RUNNING, started_at__lt=timezone.now() - limit
+    ).values_list("pk", flat=True)
+    failed = 0
+    for job_id in list(stale_ids):
+        with transaction.atomic():
+            job = lock_for_update(BackgroundJob.objects.all(), job_id)
+            if job.status != BackgroundJob.Status.RUNNING:  # finished meanwhile
+                continue
+            message = _("The job stopped without finishing (its worker was lost). Start it again.")
+            transition_perform(
+                instance=job,
+                transition="fail",
+                actor=None,
+                reason="stale",
+                at=timezone.now(),
+                message=message,
+                update_fields=["finished_at", "message"],
+            )
+            failed += 1
+    return failed
 
 
 def job_list(*, user):

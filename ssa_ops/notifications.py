@@ -84,10 +84,18 @@ def outbound_email_send(*, email_id) -> OutboundEmail:
             message.send()
         except Exception as error:  # any transport failure is recorded, not raised
             logger.warning("Email %s failed: %s", email.pk, error)
-            email.mark_failed(error=f"{type(error).__name__}: {error}"[:2000])
+            reason = f"{type(error).__name__}: {error}"[:2000]
+            transition, kwargs = "mark_failed", {"error": reason}
         else:
-            email.mark_sent(at=timezone.now())
-        email.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+            reason, transition, kwargs = "", "mark_sent", {"at": timezone.now()}
+        transition_perform(
+            instance=email,
+            transition=transition,
+            actor=None,
+            reason=reason,
+            update_fields=["attempts", "last_error", "sent_at"],
+            **kwargs,
+        )
     return email
 
 

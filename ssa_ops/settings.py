@@ -206,6 +206,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat copies these into its database schedule at start; later issues add their reports here.
+CELERY_BEAT_SCHEDULE = {
+    "fail-stale-background-jobs": {
+        "task": "ssa_ops.tasks.fail_stale_background_jobs",
+        "schedule": 10 * 60,
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from ssa_ops.jobs import job_run
+from ssa_ops.jobs import job_run, jobs_fail_stale
 from ssa_ops.models import OutboundEmail
 from ssa_ops.notifications import outbound_email_send
 
@@ -19,3 +19,8 @@ def send_outbound_email(self, email_id):
 @shared_task(acks_late=True)
 def run_background_job(job_id):
     return job_run(job_id=job_id).status
+
+
+@shared_task
+def fail_stale_background_jobs():
+    return jobs_fail_stale()

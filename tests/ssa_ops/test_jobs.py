@@ -67,3 +67,43 @@ def test_export_is_scoped_to_what_the_user_sees(make_user, django_capture_on_com
     job.refresh_from_db()
     sheet = openpyxl.load_workbook(io.BytesIO(job.result_file.open("rb").read()))["Dealers"]
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["N1"]
+
+
+def _running_job(user, *, started_minutes_ago):
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from ssa_ops.workflow import lock_for_update, transition_perform
+
+    job = job_start(kind="dealer_export", actor=user)  # queued: its task never ran
+    with transaction.atomic():
+        locked = lock_for_update(BackgroundJob.objects.all(), job.pk)
+        transition_perform(
+            instance=locked,
+            transition="start",
+            actor=None,
+            at=timezone.now() - timedelta(minutes=started_minutes_ago),
+            update_fields=["started_at"],
+        )
+    return job
+
+
+def test_a_job_whose_worker_died_is_failed_by_the_sweep(make_user, settings, english):
+    from ssa_ops.audit import audit_events_for
+    from ssa_ops.tasks import fail_stale_background_jobs
+
+    settings.CELERY_TASK_TIME_LIMIT = 30 * 60
+    user = make_user(Role.OPS)
+    dead = _running_job(user, started_minutes_ago=40)
+    alive = _running_job(user, started_minutes_ago=10)
+    assert fail_stale_background_jobs.delay().get() == 1
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert dead.status == BackgroundJob.Status.FAILED
+    assert "Start it again" in dead.message and dead.finished_at is not None
+    assert audit_events_for(dead).first().action == "fail"
+    assert alive.status == BackgroundJob.Status.RUNNING
+    # the beat task runs again harmlessly
+    assert fail_stale_background_jobs.delay().get() == 0

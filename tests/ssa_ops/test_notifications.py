@@ -1,6 +1,7 @@
 import pytest
 from django.core import mail
 
+from ssa_ops.audit import audit_events_for
 from ssa_ops.models import OutboundEmail
 from ssa_ops.notifications import email_queue, outbound_email_resend, outbound_email_send
 from ssa_ops.roles import Role
@@ -76,6 +77,12 @@ def test_a_failed_send_is_recorded_and_can_be_resent(make_user, settings):
     email.refresh_from_db()
     assert email.status == OutboundEmail.Status.SENT
     assert len(mail.outbox) == 1
+    history = [(e.action, e.actor_name) for e in audit_events_for(email).order_by("pk")]
+    assert history == [
+        ("mark_failed", "system"),
+        ("requeue", ops.username),
+        ("mark_sent", "system"),
+    ]
 
 
 def test_failed_email_gives_up_after_max_attempts(make_user, settings):
