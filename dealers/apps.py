@@ -13,5 +13,9 @@ class DealersConfig(AppConfig):
         from ssa_ops.jobs import job_handler_register
 
         attachment_owner_register(DealerChangeRequest, change_request_list)
-        job_handler_register("dealer_import", "dealers.excel.dealer_import_job")
-        job_handler_register("dealer_export", "dealers.excel.dealer_export_job")
+        job_handler_register(
+            "dealer_import", "dealers.excel.dealer_import_job", label=_("Dealer import")
+        )
+        job_handler_register(
+            "dealer_export", "dealers.excel.dealer_export_job", label=_("Dealer export")
+        )

@@ -78,6 +78,7 @@ class TokenObtainApi(APIView):
 
 
 class JobSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(read_only=True)
     percent = serializers.IntegerField(read_only=True)
     is_finished = serializers.BooleanField(read_only=True)
     result_url = serializers.SerializerMethodField()
@@ -87,6 +88,7 @@ class JobSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "kind",
+            "kind_label",
             "status",
             "progress_done",
             "progress_total",

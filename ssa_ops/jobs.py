@@ -21,12 +21,18 @@ logger = logging.getLogger(__name__)
 
 STALE_MARGIN = timedelta(minutes=5)
 
-# kind -> dotted path of a function(job, progress) -> JobOutcome
+# kind -> dotted path of a function(job, progress) -> JobOutcome, and what people call it
 _HANDLERS: dict[str, str] = {}
+_LABELS: dict[str, str] = {}
 
 
-def job_handler_register(kind: str, dotted_path: str) -> None:
+def job_handler_register(kind: str, dotted_path: str, *, label) -> None:
     _HANDLERS[kind] = dotted_path
+    _LABELS[kind] = label
+
+
+def job_kind_label(kind: str):
+    return _LABELS.get(kind, kind)
 
 
 @dataclass

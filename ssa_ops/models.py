@@ -379,6 +379,12 @@ class BackgroundJob(ConcurrentTransitionMixin, models.Model):
         return f"{self.kind} #{self.pk}"
 
     @property
+    def kind_label(self):
+        from ssa_ops.jobs import job_kind_label
+
+        return job_kind_label(self.kind)
+
+    @property
     def percent(self) -> int:
         if self.status == self.Status.SUCCEEDED:
             return 100
