@@ -134,7 +134,14 @@ def _proposal_build(
             errors[f"contacts.{index}"] = _("That contact does not belong to this dealer.")
             continue
         if action == "remove":
-            changes.append({"action": "remove", "contact_id": contact_id, "values": {}})
+            changes.append(
+                {
+                    "action": "remove",
+                    "contact_id": contact_id,
+                    "values": {},
+                    "name": contacts[contact_id].name,
+                }
+            )
             continue
         try:
             cleaned = contact_values_clean(change.get("values") or {})

@@ -196,6 +196,8 @@ def test_contact_changes_add_update_and_remove(
             },
         ],
     )
+    removal = next(c for c in change_request.contact_changes if c["action"] == "remove")
+    assert removal["name"] == "李娜"  # named, so the request still reads well once it is gone
     with django_capture_on_commit_callbacks(execute=True):
         services.change_request_approve(actor=ops, request_id=change_request.pk)
     contacts = {c.name: c for c in dealer.contacts.all()}
