@@ -79,7 +79,7 @@ class ChangeRequestForm(forms.Form):
             "legal_entity": dealer.legal_entity,
             "credit_code": dealer.credit_code,
             "address": dealer.address,
-            "group": dealer.group.code if dealer.group else None,
+            "group": dealer.change_value("group") or None,
             "status": dealer.status,
         }
 

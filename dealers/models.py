@@ -103,6 +103,12 @@ class Dealer(ConcurrentTransitionMixin, TimeStampedModel):
     def __str__(self):
         return f"{self.code} {self.name_zh}"
 
+    def change_value(self, field: str):
+        """A field's value as change requests state it: the group as its code."""
+        if field == "group":
+            return self.group.code if self.group_id else ""
+        return getattr(self, field)
+
     @transition(status, source=Status.ACTIVE, target=Status.SUSPENDED)
     def suspend(self):
         pass
@@ -154,6 +160,16 @@ class DealerContact(TimeStampedModel):
         return f"{self.name} ({self.get_role_display()})"
 
 
+# Dealer fields a change request may change, in display order.
+CHANGEABLE_FIELDS = (
+    "name_zh",
+    "name_en",
+    "legal_entity",
+    "credit_code",
+    "address",
+    "group",
+    "status",
+)
 CONTACT_CHANGE_LABELS = {"add": _("Add"), "update": _("Update"), "remove": _("Remove")}
 
 
@@ -218,16 +234,33 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
         return f"CR-{self.pk:05d}"
 
     @property
+    def proposed_fields(self):
+        """The fields this request changes, in display order (jsonb keeps no key order)."""
+        return [field for field in CHANGEABLE_FIELDS if field in self.proposed]
+
+    @property
     def proposed_labels(self):
-        """The verbose names of the dealer fields this request changes."""
-        return [Dealer._meta.get_field(field).verbose_name for field in self.proposed]
+        return [Dealer._meta.get_field(field).verbose_name for field in self.proposed_fields]
+
+    @property
+    def proposed_rows(self):
+        """Each changed field with its label, the dealer's value now and the proposed one."""
+        return [
+            {
+                "field": field,
+                "label": Dealer._meta.get_field(field).verbose_name,
+                "current": self.dealer.change_value(field),
+                "proposed": self.proposed[field],
+            }
+            for field in self.proposed_fields
+        ]
 
     @property
     def proposed_text(self):
         """The proposed dealer values as one line, for exports."""
         return "; ".join(
-            f"{Dealer._meta.get_field(field).verbose_name}: {value}"
-            for field, value in self.proposed.items()
+            f"{label}: {self.proposed[field]}"
+            for field, label in zip(self.proposed_fields, self.proposed_labels, strict=True)
         )
 
     @property

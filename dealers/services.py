@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from dealers.models import (
+    CHANGEABLE_FIELDS,
     Dealer,
     DealerChangeRequest,
     DealerContact,
@@ -21,16 +22,6 @@ from ssa_ops.errors import ApplicationError, TransitionNotAllowed
 from ssa_ops.notifications import users_notify
 from ssa_ops.workflow import lock_for_update, transition_perform
 
-# Dealer fields a change request may change, in display order.
-CHANGEABLE_FIELDS = (
-    "name_zh",
-    "name_en",
-    "legal_entity",
-    "credit_code",
-    "address",
-    "group",
-    "status",
-)
 CONTACT_FIELDS = ("role", "name", "phone", "email", "is_primary")
 
 
@@ -97,7 +88,7 @@ def _proposal_build(
             new = new.code if isinstance(new, DealerGroup) else (new or "")
             if new and not DealerGroup.objects.filter(code=new).exists():
                 errors["group"] = _("Unknown dealer group.")
-            if new != (dealer.group.code if dealer.group else ""):
+            if new != dealer.change_value("group"):
                 proposed["group"] = new
             continue
         new = (new or "").strip()
@@ -212,21 +203,16 @@ def change_request_create(
         action="create",
         to_state=change_request.status,
         changes={
-            **{field: [_dealer_value(dealer, field), value] for field, value in proposed.items()},
+            **{field: [dealer.change_value(field), value] for field, value in proposed.items()},
             **({"contacts": _contact_changes_described(dealer, changes)} if changes else {}),
         },
     )
     return change_request
 
 
-def _dealer_value(dealer: Dealer, field: str):
-    if field == "group":
-        return dealer.group.code if dealer.group else ""
-    return getattr(dealer, field)
-
-
 def _contact_changes_described(dealer: Dealer, contact_changes: list[dict]) -> list[dict]:
-    """The audit's words for contact changes: who is added, removed or changed, and how."""
+    """The audit's words for contact changes against the contacts as they are now: who is
+    added, removed or changed, and how."""
     contacts = {contact.pk: contact for contact in dealer.contacts.all()}
     described = []
     for change in contact_changes:
@@ -425,7 +411,7 @@ def _dealer_apply(dealer: Dealer, change_request: DealerChangeRequest, actor) ->
 
 
 def _contacts_apply(dealer: Dealer, contact_changes: list[dict]) -> list:
-    log = []
+    log = _contact_changes_described(dealer, contact_changes)
     contacts = {contact.pk: contact for contact in dealer.contacts.all()}
     # Clear a primary flag first so the one-primary constraint holds at every step.
     if any(
@@ -438,19 +424,14 @@ def _contacts_apply(dealer: Dealer, contact_changes: list[dict]) -> list:
             contact.is_primary = False
     for change in contact_changes:
         if change["action"] == "remove":
-            contact = contacts.pop(change["contact_id"])
-            log.append({"removed": contact.name})
-            contact.delete()
+            contacts.pop(change["contact_id"]).delete()
         elif change["action"] == "update":
             contact = contacts[change["contact_id"]]
-            before = {field: getattr(contact, field) for field in CONTACT_FIELDS}
             for field, value in change["values"].items():
                 setattr(contact, field, value)
             contact.save()
-            log.append({"updated": contact.name, **field_changes_dict(before, change["values"])})
         else:
-            contact = DealerContact.objects.create(dealer=dealer, **change["values"])
-            log.append({"added": contact.name, "role": contact.role, "phone": contact.phone})
+            DealerContact.objects.create(dealer=dealer, **change["values"])
     return log
 
 

@@ -228,24 +228,6 @@ def change_queue(request):
 def change_request_detail(request, pk):
     change_request = selectors.change_request_get(user=request.user, pk=pk)
     dealer = change_request.dealer
-    rows = []
-    for field in services.CHANGEABLE_FIELDS:
-        if field in change_request.proposed:
-            current = (
-                dealer.group.code
-                if field == "group" and dealer.group
-                else getattr(dealer, field)
-                if field != "group"
-                else ""
-            )
-            rows.append(
-                {
-                    "label": Dealer._meta.get_field(field).verbose_name,
-                    "field": field,
-                    "current": current,
-                    "proposed": change_request.proposed[field],
-                }
-            )
     user = request.user
     can_decide = (
         user.has_perm("dealers.decide_dealerchangerequest")
@@ -256,7 +238,7 @@ def change_request_detail(request, pk):
         "dealers/change_request_detail.html",
         {
             "cr": change_request,
-            "rows": rows,
+            "rows": change_request.proposed_rows,
             "contacts": {c.pk: c for c in dealer.contacts.all()},
             "attachments": attachments_for(change_request),
             "events": audit_events_for(change_request),

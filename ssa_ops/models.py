@@ -126,9 +126,10 @@ AUDIT_ACTION_LABELS = {
     "mark_sent": _("sent"),
     "mark_failed": _("failed"),
     "requeue": _("queued again"),
+    # the verbs of entries inside a change (e.g. one per contact)
     "added": _("added"),
     "removed": _("removed"),
-    "changes": _("changes"),
+    "updated": _("updated"),
 }
 
 

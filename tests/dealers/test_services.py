@@ -1,6 +1,7 @@
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from dealers import services
 from dealers.models import Dealer, DealerChangeRequest, DealerContact
@@ -211,6 +212,9 @@ def test_contact_changes_add_update_and_remove(
     assert f"removed: {gone.name}" in row["new"]
     assert "updated: 张伟; phone: " in row["new"] and "→ 021-66668888" in row["new"]
     assert "added: 赵敏; role: finance" in row["new"]
+    with translation.override("zh-hans"):
+        chinese = event.change_rows[0]["new"]
+    assert "删除: 李娜" in chinese and "更新: 张伟" in chinese and "新增: 赵敏" in chinese
 
 
 def test_two_primary_contacts_are_refused(dealer_user):
