@@ -43,8 +43,9 @@ def home(request):
     if user.role == Role.DEALER and user.dealer_id:
         context["dealer"] = user.dealer
     if user.has_perm("dealers.view_dealerchangerequest"):
-        context["queue"] = dealer_selectors.change_request_queue(user=user)[:8]
-        context["queue_count"] = dealer_selectors.change_request_queue(user=user).count()
+        if user.role != Role.DEALER:  # a dealer's own requests are listed below instead
+            queue = dealer_selectors.change_request_queue(user=user)
+            context["queue"], context["queue_count"] = queue[:8], queue.count()
         context["my_requests"] = dealer_selectors.change_request_list(user=user).filter(
             created_by=user
         )[:5]
