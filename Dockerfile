@@ -7,8 +7,12 @@ WORKDIR /app
 COPY pyproject.toml ./
 RUN pip install --no-cache-dir -e . 
 COPY . .
+# Static files are collected with the production settings (DEBUG off), so the manifest that
+# DEBUG-off pages need is written; the build-time key and host are placeholders only.
 RUN python manage.py compilemessages --ignore=.venv -v 0 \
-    && DEBUG=1 python manage.py collectstatic --noinput -v 0
+    && DEBUG=0 SECRET_KEY=collectstatic-only ALLOWED_HOSTS=build \
+       STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput -v 0
+ENV STATIC_ROOT=/app/staticfiles
 RUN useradd --create-home ssa && mkdir -p /app/var && chown -R ssa /app/var
 USER ssa
 EXPOSE 8000

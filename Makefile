@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-RUN_DEBS := gettext tesseract-ocr tesseract-ocr-chi-sim
-TEST_DEBS := $(RUN_DEBS) chromium fonts-noto-cjk docker-compose
+RUN_DEBS := gettext tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk libgl1 libglib2.0-0
+TEST_DEBS := $(RUN_DEBS) chromium docker-compose
 
 .PHONY: run test bench lint format messages deps-run deps-test worker beat clean
 

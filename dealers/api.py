@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from dealers import selectors, services
 from dealers.models import Dealer, DealerChangeRequest, DealerContact
-from ssa_ops.api import JobSerializer
+from ssa_ops.api import JobSerializer, int_param
 from ssa_ops.attachments import EXCEL_KINDS, upload_check
 from ssa_ops.audit import audit_events_for
 from ssa_ops.jobs import job_start
@@ -88,6 +88,7 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "decision_reason",
             "applied_at",
             "apply_error",
+            "previous",
         ]
 
 
@@ -101,7 +102,7 @@ class DealerListApi(ListAPIView):
             user=self.request.user,
             query=params.get("q", ""),
             status=params.get("status", ""),
-            region=params.get("region") or None,
+            region=int_param(self.request, "region", minimum=1),
         )
 
 
@@ -163,7 +164,7 @@ class ChangeRequestListApi(ListAPIView):
         )
         if data["submit"]:
             change_request = services.change_request_submit(
-                actor=request.user, request_id=change_request.pk
+                actor=request.user, pk=change_request.pk
             )
         return Response(
             ChangeRequestSerializer(change_request).data, status=status.HTTP_201_CREATED
@@ -178,50 +179,6 @@ class ChangeRequestDetailApi(APIView):
         return Response(
             ChangeRequestSerializer(selectors.change_request_get(user=request.user, pk=pk)).data
         )
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class _ChangeRequestTransitionApi(APIView):
-    """POST one transition; 404 outside the caller's scope, 409 when not possible now."""
-
-    service = None
-    takes_reason = False
-
-    @extend_schema(request=ReasonSerializer, responses=ChangeRequestSerializer)
-    def post(self, request, pk):
-        change_request = selectors.change_request_get(user=request.user, pk=pk)
-        kwargs = {"actor": request.user, "request_id": change_request.pk}
-        if self.takes_reason:
-            reason = ReasonSerializer(data=request.data)
-            reason.is_valid(raise_exception=True)
-            kwargs["reason"] = reason.validated_data["reason"]
-        result = type(self).service(**kwargs)
-        return Response(ChangeRequestSerializer(result).data)
-
-
-class ChangeRequestSubmitApi(_ChangeRequestTransitionApi):
-    permission_classes = [requires("dealers.change_dealerchangerequest")]
-    service = services.change_request_submit
-
-
-class ChangeRequestApproveApi(_ChangeRequestTransitionApi):
-    permission_classes = [requires("dealers.decide_dealerchangerequest")]
-    service = services.change_request_approve
-    takes_reason = True
-
-
-class ChangeRequestRejectApi(_ChangeRequestTransitionApi):
-    permission_classes = [requires("dealers.decide_dealerchangerequest")]
-    service = services.change_request_reject
-    takes_reason = True
-
-
-class ChangeRequestApplyApi(_ChangeRequestTransitionApi):
-    permission_classes = [requires("dealers.decide_dealerchangerequest")]
-    service = services.change_request_apply
 
 
 class DealerImportApi(APIView):

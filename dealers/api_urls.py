@@ -1,6 +1,8 @@
 from django.urls import path
 
 from dealers import api
+from dealers.models import DealerChangeRequest
+from ssa_ops.workflow_api import workflow_api_urls
 
 urlpatterns = [
     path("", api.DealerListApi.as_view(), name="api-dealer-list"),
@@ -14,24 +16,5 @@ urlpatterns = [
         api.ChangeRequestDetailApi.as_view(),
         name="api-change-request-detail",
     ),
-    path(
-        "change-requests/<int:pk>/submit/",
-        api.ChangeRequestSubmitApi.as_view(),
-        name="api-change-request-submit",
-    ),
-    path(
-        "change-requests/<int:pk>/approve/",
-        api.ChangeRequestApproveApi.as_view(),
-        name="api-change-request-approve",
-    ),
-    path(
-        "change-requests/<int:pk>/reject/",
-        api.ChangeRequestRejectApi.as_view(),
-        name="api-change-request-reject",
-    ),
-    path(
-        "change-requests/<int:pk>/apply/",
-        api.ChangeRequestApplyApi.as_view(),
-        name="api-change-request-apply",
-    ),
+    *workflow_api_urls(DealerChangeRequest, prefix="change-requests/"),
 ]

@@ -8,28 +8,23 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_noop as N_
 
 from dealers.credit_code import credit_code_problem
 from dealers.models import CREDIT_CODE_MESSAGES, Dealer, DealerContact, DealerGroup, Region
 from dealers.selectors import dealer_list
 from dealers.services import phone_is_valid
 from ssa_ops.audit import audit_event_build, audit_events_for, audit_record_many
-from ssa_ops.excel_import import Column, ImportSpec, SheetSpec, excel_import_run
+from ssa_ops.excel_import import (
+    Column,
+    ImportSpec,
+    SheetSpec,
+    error_report_build,
+    excel_import_run,
+)
 from ssa_ops.jobs import JobOutcome
 from ssa_ops.models import User
-
-DEALER_FIELDS = (
-    "code",
-    "name_zh",
-    "name_en",
-    "region",
-    "group",
-    "status",
-    "legal_entity",
-    "credit_code",
-    "address",
-)
-
+from ssa_ops.texts import text_store
 
 def _upper(text):
     return text.strip().upper()
@@ -39,7 +34,7 @@ def _credit_code(text):
     code = text.strip().upper()
     problem = credit_code_problem(code)
     if problem:
-        raise ValueError(CREDIT_CODE_MESSAGES[problem])
+        raise ValueError(text_store(CREDIT_CODE_MESSAGES[problem]))
     return code
 
 
@@ -69,7 +64,7 @@ def _word_parser(words: dict, message):
     def parse(text):
         value = lookup.get(text.strip().casefold())
         if value is None:
-            raise ValueError(str(message))
+            raise ValueError(text_store(message))
         return value
 
     return parse
@@ -89,7 +84,9 @@ _contact_role = _word_parser(
 
 def _phone(text):
     if not phone_is_valid(text):
-        raise ValueError(_("Enter a phone number of 7 to 20 digits (+, - and spaces allowed)."))
+        raise ValueError(
+            text_store(_lazy("Enter a phone number of 7 to 20 digits (+, - and spaces allowed)."))
+        )
     return text.strip()
 
 
@@ -97,7 +94,7 @@ def _email(text):
     try:
         validate_email(text.strip())
     except ValidationError:
-        raise ValueError(_("Enter a valid email address.")) from None
+        raise ValueError(text_store(_lazy("Enter a valid email address."))) from None
     return text.strip().lower()
 
 
@@ -107,42 +104,119 @@ def _yes_no(text):
         return True
     if value in {"0", "n", "no", "false", "否", ""}:
         return False
-    raise ValueError(_("Write yes or no."))
+    raise ValueError(text_store(_lazy("Write yes or no.")))
 
 
 def _max(length):
     def parse(text):
         if len(text) > length:
-            raise ValueError(_("At most %(n)s characters.") % {"n": length})
+            raise ValueError(text_store(_lazy("At most %(n)s characters."), n=length))
         return text.strip()
 
     return parse
 
 
+# Headers are English source names (gettext_noop): templates and error reports show them in
+# the reader's language, and the import accepts either language, the aliases or the code.
 DEALER_COLUMNS = (
-    Column("code", "Dealer code", required=True, parse=_upper, aliases=("经销商代码", "code")),
-    Column("name_zh", "Chinese name", required=True, parse=_max(200), aliases=("中文名称",)),
-    Column("name_en", "English name", parse=_max(200), aliases=("英文名称",)),
-    Column("region", "Region", required=True, parse=_upper, aliases=("大区", "region code")),
-    Column("group", "Dealer group", parse=_upper, aliases=("集团", "group code")),
-    Column("status", "Status", parse=_status, aliases=("状态",)),
-    Column("legal_entity", "Legal entity", required=True, parse=_max(200), aliases=("法人实体",)),
+    Column(
+        "code",
+        N_("Dealer code"),
+        required=True,
+        parse=_upper,
+        aliases=("经销商代码", "code"),
+        example="D0101",
+    ),
+    Column(
+        "name_zh",
+        N_("Chinese name"),
+        required=True,
+        parse=_max(200),
+        aliases=("中文名称",),
+        example="上海浦东示例汽车销售服务有限公司",
+    ),
+    Column(
+        "name_en",
+        N_("English name"),
+        parse=_max(200),
+        aliases=("英文名称",),
+        example="Shanghai Pudong Example Motors",
+    ),
+    Column(
+        "region",
+        N_("Region"),
+        required=True,
+        parse=_upper,
+        aliases=("大区", "region code"),
+        example="EAST",
+    ),
+    Column("group", N_("Dealer group"), parse=_upper, aliases=("集团", "group code")),
+    Column(
+        "status",
+        N_("Status"),
+        parse=_status,
+        aliases=("状态",),
+        example="active",
+        choices=("active", "suspended", "terminated", "正常", "暂停", "终止"),
+    ),
+    Column(
+        "legal_entity",
+        N_("Legal entity"),
+        required=True,
+        parse=_max(200),
+        aliases=("法人实体",),
+        example="上海浦东示例汽车销售服务有限公司",
+    ),
     Column(
         "credit_code",
-        "Unified social credit code",
+        N_("Unified social credit code"),
         required=True,
         parse=_credit_code,
         aliases=("统一社会信用代码",),
+        example="91310000MA1FL4CT3U",
     ),
-    Column("address", "Address", parse=_max(300), aliases=("地址",)),
+    Column("address", N_("Address"), parse=_max(300), aliases=("地址",)),
 )
 CONTACT_COLUMNS = (
-    Column("dealer_code", "Dealer code", required=True, parse=_upper, aliases=("经销商代码",)),
-    Column("role", "Role", required=True, parse=_contact_role, aliases=("角色",)),
-    Column("name", "Name", required=True, parse=_max(100), aliases=("姓名",)),
-    Column("phone", "Phone", required=True, parse=_phone, aliases=("电话",)),
-    Column("email", "Email", parse=_email, aliases=("邮箱",)),
-    Column("is_primary", "Primary", parse=_yes_no, aliases=("主要联系人",)),
+    Column(
+        "dealer_code",
+        N_("Dealer code"),
+        required=True,
+        parse=_upper,
+        aliases=("经销商代码",),
+        example="D0101",
+    ),
+    Column(
+        "role",
+        N_("Role"),
+        required=True,
+        parse=_contact_role,
+        aliases=("角色",),
+        example="special_sales",
+        choices=(
+            "general_manager",
+            "sales_manager",
+            "special_sales",
+            "finance",
+            "总经理",
+            "销售经理",
+            "大客户联系人",
+            "财务",
+        ),
+    ),
+    Column("name", N_("Name"), required=True, parse=_max(100), aliases=("姓名",), example="陈晓"),
+    Column(
+        "phone", N_("Phone"), required=True, parse=_phone, aliases=("电话",), example="13800138000"
+    ),
+    Column("email", N_("Email"), parse=_email, aliases=("邮箱",), example="chen.xiao@example.com"),
+    Column(
+        "is_primary",
+        N_("Primary"),
+        parse=_yes_no,
+        aliases=("主要联系人",),
+        example="yes",
+        choices=("yes", "no", "是", "否"),
+    ),
 )
 DEALERS_SHEET, CONTACTS_SHEET = "Dealers", "Contacts"
 
@@ -173,14 +247,14 @@ class DealerImportSpec(ImportSpec):
                         DEALERS_SHEET,
                         row.number,
                         "Dealer code",
-                        _("Dealer code repeats row %(row)s.") % {"row": seen_codes[code]},
+                        text_store(_lazy("Dealer code repeats row %(row)s."), row=seen_codes[code]),
                     )
                 seen_codes.setdefault(code, row.number)
             if values.get("region") and values["region"] not in regions:
-                report.add(DEALERS_SHEET, row.number, "Region", _("Unknown region code."))
+                report.add(DEALERS_SHEET, row.number, "Region", text_store(_lazy("Unknown region code.")))
             if values.get("group") and values["group"] not in groups:
                 report.add(
-                    DEALERS_SHEET, row.number, "Dealer group", _("Unknown dealer group code.")
+                    DEALERS_SHEET, row.number, "Dealer group", text_store(_lazy("Unknown dealer group code."))
                 )
             credit = values.get("credit_code")
             if credit:
@@ -189,7 +263,7 @@ class DealerImportSpec(ImportSpec):
                         DEALERS_SHEET,
                         row.number,
                         "Unified social credit code",
-                        _("Credit code repeats row %(row)s.") % {"row": seen_credit[credit]},
+                        text_store(_lazy("Credit code repeats row %(row)s."), row=seen_credit[credit]),
                     )
                 seen_credit.setdefault(credit, row.number)
                 owner = credit_owner.get(credit)
@@ -198,7 +272,7 @@ class DealerImportSpec(ImportSpec):
                         DEALERS_SHEET,
                         row.number,
                         "Unified social credit code",
-                        _("Dealer %(code)s already has this credit code.") % {"code": owner},
+                        text_store(_lazy("Dealer %(code)s already has this credit code."), code=owner),
                     )
             current = existing.get(code)
             if current and values.get("status") and values["status"] != current["status"]:
@@ -206,7 +280,9 @@ class DealerImportSpec(ImportSpec):
                     DEALERS_SHEET,
                     row.number,
                     "Status",
-                    _("Status of an existing dealer changes only through a change request."),
+                    text_store(
+                        _lazy("Status of an existing dealer changes only through a change request.")
+                    ),
                 )
         known_codes = set(existing) | set(seen_codes)
         primary_rows = {}
@@ -217,7 +293,7 @@ class DealerImportSpec(ImportSpec):
                     CONTACTS_SHEET,
                     row.number,
                     "Dealer code",
-                    _("No dealer with this code in the file or the system."),
+                    text_store(_lazy("No dealer with this code in the file or the system.")),
                 )
             if code and row.values.get("is_primary"):
                 if code in primary_rows:
@@ -225,8 +301,10 @@ class DealerImportSpec(ImportSpec):
                         CONTACTS_SHEET,
                         row.number,
                         "Primary",
-                        _("Dealer already has a primary contact in row %(row)s.")
-                        % {"row": primary_rows[code]},
+                        text_store(
+                            _lazy("Dealer already has a primary contact in row %(row)s."),
+                            row=primary_rows[code],
+                        ),
                     )
                 primary_rows.setdefault(code, row.number)
 
@@ -273,12 +351,12 @@ class DealerImportSpec(ImportSpec):
                 changes_by_code[dealer.code] = changes
         Dealer.objects.bulk_create(to_create, batch_size=2000)
         Dealer.objects.bulk_update(to_update, update_fields, batch_size=2000)
-        progress(1, 3, _("Saving"))
+        progress(1, 3, _lazy("Saving"))
         # bulk_create sets primary keys on PostgreSQL and SQLite >= 3.35.
         existing.update((dealer.code, dealer) for dealer in to_create)
         created_codes = {dealer.code for dealer in to_create}
         contact_counts = self._contacts_replace(rows.get(CONTACTS_SHEET, []), existing)
-        progress(2, 3, _("Saving"))
+        progress(2, 3, _lazy("Saving"))
         # One audit event per dealer touched, naming what the import did to it.
         events = []
         for code in sorted(created_codes | set(changes_by_code) | set(contact_counts)):
@@ -336,6 +414,15 @@ class DealerImportSpec(ImportSpec):
         return counts
 
 
+def dealer_import_error_report(job) -> bytes:
+    """A refused dealer import's error workbook, in the downloader's language."""
+    with job.input_file.open("rb") as source:
+        data = source.read()
+    return error_report_build(
+        spec=DealerImportSpec(), source=data, filename=job.input_name, errors=job.errors
+    )
+
+
 def dealer_import_job(job, progress) -> JobOutcome:
     """Job handler: import the uploaded workbook.
 
@@ -347,13 +434,19 @@ def dealer_import_job(job, progress) -> JobOutcome:
     finally:
         job.input_file.close()
     result = excel_import_run(
-        spec=DealerImportSpec(), source=data, actor=job.created_by, progress=progress
+        spec=DealerImportSpec(),
+        source=data,
+        actor=job.created_by,
+        progress=progress,
+        filename=job.input_name,
     )
     if not result.ok:
         return JobOutcome(
             ok=False,
-            message=_("%(n)s problems found; nothing was imported. Download the error report.")
-            % {"n": len(result.errors)},
+            message=text_store(
+                _lazy("%(n)s problems found; nothing was imported. Download the error report."),
+                n=len(result.errors),
+            ),
             result=result.error_workbook,
             result_name=f"dealer-import-errors-{job.pk}.xlsx",
             errors=[error.as_dict() for error in result.errors],
@@ -362,8 +455,10 @@ def dealer_import_job(job, progress) -> JobOutcome:
     summary = result.summary
     return JobOutcome(
         ok=True,
-        message=_("Imported: %(created)s new dealers, %(updated)s updated, %(contacts)s contacts.")
-        % summary,
+        message=text_store(
+            _lazy("Imported: %(created)s new dealers, %(updated)s updated, %(contacts)s contacts."),
+            **summary,
+        ),
         summary=summary,
     )
 
@@ -429,7 +524,7 @@ def dealer_export_job(job, progress) -> JobOutcome:
             ],
         )
         if row_number % 2000 == 0:
-            progress(row_number, total, _("Writing dealers"))
+            progress(row_number, total, _lazy("Writing dealers"))
     contacts = book.add_worksheet(CONTACTS_SHEET)
     contacts.write_row(0, 0, EXPORT_CONTACT_HEADERS, header)
     for index, row in enumerate(
@@ -452,11 +547,11 @@ def dealer_export_job(job, progress) -> JobOutcome:
             ],
         )
     book.close()
-    progress(total, total, _("Done"))
+    progress(total, total, _lazy("Done"))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return JobOutcome(
         ok=True,
-        message=_("%(n)s dealers exported.") % {"n": row_number},
+        message=text_store(_lazy("%(n)s dealers exported."), n=row_number),
         result=output.getvalue(),
         result_name=f"dealers-{stamp}.xlsx",
         summary={"dealers": row_number},

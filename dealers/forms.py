@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from dealers.models import Dealer, DealerContact, DealerGroup, Region
+from dealers.models import Dealer, DealerChangeRequest, DealerContact, DealerGroup, Region
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -41,9 +41,63 @@ class DealerFilterForm(forms.Form):
         empty_label=_("All groups"),
     )
 
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, regions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = regions
+
+    def filters(self) -> dict:
+        """The selector's filters; an invalid filter is left out (the form shows why)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "query": data.get("q", ""),
+            "region": data.get("region"),
+            "status": data.get("status", ""),
+            "group": data.get("group"),
+        }
+
+    def export_params(self) -> dict:
+        """The filters as a job's JSON parameters, so an export writes what the list shows."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "q": data.get("q", ""),
+            "region": data["region"].pk if data.get("region") else None,
+            "status": data.get("status", ""),
+            "group": data["group"].pk if data.get("group") else None,
+            "sort": data.get("sort", ""),
+        }
+
+
+class ChangeRequestFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("Number, dealer code or name")}),
+    )
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    region = forms.ModelChoiceField(
+        label=_("Region"), queryset=Region.objects.none(), required=False, empty_label=_("All regions")
+    )
+    applied_failed = forms.BooleanField(label=_("Not applied only"), required=False)
+
+    def __init__(self, *args, regions, queue, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].queryset = regions
+        statuses = DealerChangeRequest.Status.choices
+        if queue:
+            statuses = [(v, label) for v, label in statuses if v in DealerChangeRequest.OPEN_STATES]
+        self.fields["status"].choices = [("", _("All statuses")), *statuses]
+
+    def filters(self) -> dict:
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "query": data.get("q", ""),
+            "status": data.get("status", ""),
+            "region": data.get("region"),
+            "apply_failed": bool(data.get("applied_failed")),
+        }
 
 
 class ChangeRequestForm(forms.Form):
@@ -139,12 +193,6 @@ def contact_changes_from(formset) -> tuple[list[dict], list[int]]:
             continue
         form_index.append(index)
     return changes, form_index
-
-
-class DecisionForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), required=False
-    )
 
 
 class ImportForm(forms.Form):

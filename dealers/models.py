@@ -1,11 +1,20 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from dealers.credit_code import credit_code_problem
 from ssa_ops.models import TimeStampedModel
+from ssa_ops.workflow import (
+    REASON_OPTIONAL,
+    REASON_REQUIRED,
+    Allowed,
+    action,
+    condition,
+    four_eyes,
+)
 
 CREDIT_CODE_MESSAGES = {
     "length": _("A unified social credit code has 18 characters."),
@@ -36,7 +45,12 @@ class Region(models.Model):
         verbose_name_plural = _("regions")
 
     def __str__(self):
-        return f"{self.name_zh} / {self.name_en}"
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The name in the reader's language."""
+        return self.name_en if get_language() == "en" and self.name_en else self.name_zh
 
 
 class DealerGroup(models.Model):
@@ -160,6 +174,25 @@ class DealerContact(TimeStampedModel):
         return f"{self.name} ({self.get_role_display()})"
 
 
+def _contact_role_label(role):
+    return DealerContact.Role(role).label if role in DealerContact.Role.values else ""
+
+
+def _contact_value_label(field, value):
+    if field == "role":
+        return _contact_role_label(value)
+    if field == "is_primary":
+        return _("yes") if value else _("no")
+    return value
+
+
+@condition(
+    message=_("The dealer is terminated: its data can no longer change."), code="dealer_terminated"
+)
+def dealer_may_change(change_request) -> bool:
+    return change_request.dealer.status != Dealer.Status.TERMINATED
+
+
 # Dealer fields a change request may change, in display order.
 CHANGEABLE_FIELDS = (
     "name_zh",
@@ -185,6 +218,10 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
         APPROVED = "approved", _("Approved")
         APPLIED = "applied", _("Applied")
         REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    # what ops must still act on
+    OPEN_STATES = (Status.SUBMITTED, Status.APPROVED)
 
     dealer = models.ForeignKey(
         Dealer, verbose_name=_("dealer"), on_delete=models.PROTECT, related_name="change_requests"
@@ -194,7 +231,11 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
     )
     # {field: new value} for dealer fields; group as its code.
     proposed = models.JSONField(_("proposed values"), default=dict, blank=True)
-    # [{"action": "add"|"update"|"remove", "contact_id": id|None, "values": {...}}]
+    # {field: value} the dealer had when the request was applied, so the difference stays
+    # readable afterwards.
+    previous = models.JSONField(_("values before"), default=dict, blank=True)
+    # [{"action": "add"|"update"|"remove", "contact_id": id|None, "values": {...},
+    #   "before": {...} (update: the contact's values when filed, then when applied)}]
     contact_changes = models.JSONField(_("contact changes"), default=list, blank=True)
     note = models.TextField(_("explanation"), blank=True)
     created_by = models.ForeignKey(
@@ -244,16 +285,28 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
 
     @property
     def proposed_rows(self):
-        """Each changed field with its label, the dealer's value now and the proposed one."""
+        """Each changed field with its label, the value before (the dealer's now, or what it
+        was when the request was applied) and the proposed one."""
         return [
             {
                 "field": field,
                 "label": Dealer._meta.get_field(field).verbose_name,
-                "current": self.dealer.change_value(field),
-                "proposed": self.proposed[field],
+                "current": self._display_value(
+                    field,
+                    self.previous[field]
+                    if field in self.previous
+                    else self.dealer.change_value(field),
+                ),
+                "proposed": self._display_value(field, self.proposed[field]),
             }
             for field in self.proposed_fields
         ]
+
+    @staticmethod
+    def _display_value(field, value):
+        if field == "status" and value in Dealer.Status.values:
+            return Dealer.Status(value).label
+        return value
 
     @property
     def proposed_text(self):
@@ -265,30 +318,94 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
 
     @property
     def contact_change_rows(self):
-        """contact_changes with the action and the role in words."""
-        return [
-            {
-                **change,
-                "action_label": CONTACT_CHANGE_LABELS.get(change["action"], change["action"]),
-                "role_label": DealerContact.Role(change["values"]["role"]).label
-                if change.get("values", {}).get("role") in DealerContact.Role.values
-                else "",
-            }
-            for change in self.contact_changes
-        ]
+        """contact_changes with the action and the role in words, and for an update each
+        changed value as old → new."""
+        rows = []
+        for change in self.contact_changes:
+            values, before = change.get("values") or {}, change.get("before") or {}
+            rows.append(
+                {
+                    **change,
+                    "action_label": CONTACT_CHANGE_LABELS.get(change["action"], change["action"]),
+                    "role_label": _contact_role_label(values.get("role")),
+                    "diff": [
+                        {
+                            "label": DealerContact._meta.get_field(field).verbose_name,
+                            "old": _contact_value_label(field, before.get(field)),
+                            "new": _contact_value_label(field, value),
+                        }
+                        for field, value in values.items()
+                        if change["action"] == "update" and before.get(field) != value
+                    ],
+                }
+            )
+        return rows
 
-    @transition(status, source=Status.DRAFT, target=Status.SUBMITTED)
+    @transition(
+        status,
+        source=Status.DRAFT,
+        target=Status.SUBMITTED,
+        permission=Allowed("dealers.change_dealerchangerequest"),
+        conditions=[dealer_may_change],
+        custom=action(_("Submit to ops"), verb=_("submitted")),
+    )
     def submit(self, *, at):
         self.submitted_at = at
 
-    @transition(status, source=Status.SUBMITTED, target=Status.APPROVED)
+    @transition(
+        status,
+        source=Status.SUBMITTED,
+        target=Status.APPROVED,
+        permission=Allowed("dealers.decide_dealerchangerequest", four_eyes("created_by")),
+        custom=action(
+            _("Approve and apply"),
+            verb=_("approved"),
+            reason=REASON_OPTIONAL,
+            confirm=_("Approve this request? The dealer's data changes now."),
+        ),
+    )
     def approve(self, *, by, at, note=""):
         self.decided_by, self.decided_at, self.decision_reason = by, at, note
 
-    @transition(status, source=Status.SUBMITTED, target=Status.REJECTED)
+    @transition(
+        status,
+        source=Status.SUBMITTED,
+        target=Status.REJECTED,
+        permission=Allowed("dealers.decide_dealerchangerequest", four_eyes("created_by")),
+        custom=action(_("Reject"), verb=_("rejected"), reason=REASON_REQUIRED, style="danger"),
+    )
     def reject(self, *, by, at, note):
         self.decided_by, self.decided_at, self.decision_reason = by, at, note
 
-    @transition(status, source=Status.APPROVED, target=Status.APPLIED)
-    def apply(self, *, at):
+    @transition(
+        status,
+        source=Status.APPROVED,
+        target=Status.APPLIED,
+        permission=Allowed("dealers.decide_dealerchangerequest"),
+        custom=action(
+            _("Apply again"),
+            verb=_("applied"),
+            confirm=_("Try again to write this request into the dealer's data?"),
+        ),
+    )
+    def apply(self, *, at, previous, contact_changes):
         self.applied_at = at
+        self.previous = previous
+        self.contact_changes = contact_changes
+        self.apply_error = ""
+
+    @transition(
+        status,
+        source=Status.APPROVED,
+        target=Status.CANCELLED,
+        permission=Allowed("dealers.decide_dealerchangerequest"),
+        custom=action(
+            _("Cancel"),
+            verb=_("cancelled"),
+            reason=REASON_REQUIRED,
+            style="danger",
+            confirm=_("Cancel this approved request? Nothing of it will be applied."),
+        ),
+    )
+    def cancel(self, *, by, at, note):
+        self.decided_by, self.decided_at, self.decision_reason = by, at, note

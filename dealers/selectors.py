@@ -3,8 +3,43 @@
 from django.db.models import Count, Q
 from django.http import Http404
 
-from dealers.models import Dealer, DealerChangeRequest, DealerContact, DealerGroup, Region
+from dealers.models import Dealer, DealerChangeRequest, DealerContact, Region
 from ssa_ops.roles import Role
+from ssa_ops.sorting import Sorting
+
+DEALER_SORTING = Sorting(
+    {
+        "code": ("code",),
+        "name": ("name_zh",),
+        "region": ("region__code",),
+        "group": ("group__name",),
+        "status": ("status",),
+        "legal_entity": ("legal_entity",),
+        "updated": ("updated_at",),
+    },
+    default="code",
+)
+CONTACT_SORTING = Sorting(
+    {
+        "dealer": ("dealer__code", "-is_primary", "role"),
+        "role": ("role",),
+        "name": ("name",),
+        "phone": ("phone",),
+        "email": ("email",),
+    },
+    default="dealer",
+)
+_CHANGE_REQUEST_SORT_OPTIONS = {
+    "number": ("id",),
+    "dealer": ("dealer__code",),
+    "status": ("status",),
+    "filed_by": ("created_by__username",),
+    "created": ("created_at",),
+    "submitted": ("submitted_at",),
+}
+CHANGE_REQUEST_SORTING = Sorting(_CHANGE_REQUEST_SORT_OPTIONS, default="-created")
+# The queue serves the longest-waiting first.
+CHANGE_QUEUE_SORTING = Sorting(_CHANGE_REQUEST_SORT_OPTIONS, default="submitted")
 
 
 def dealer_list(*, user):
@@ -60,7 +95,7 @@ def contact_list(*, user, query=""):
             | Q(dealer__name_zh__icontains=query)
             | Q(dealer__name_en__icontains=query)
         )
-    return contacts.order_by("dealer__code", "-is_primary", "role", "name")
+    return contacts
 
 
 def change_request_list(*, user, status=""):
@@ -85,11 +120,37 @@ def change_request_queue(*, user):
     """What ops must act on: submitted requests and approved ones not yet applied, oldest first."""
     return (
         change_request_list(user=user)
-        .filter(
-            status__in=[DealerChangeRequest.Status.SUBMITTED, DealerChangeRequest.Status.APPROVED]
-        )
+        .filter(status__in=DealerChangeRequest.OPEN_STATES)
         .order_by("submitted_at", "pk")
     )
+
+
+def change_request_search(
+    *, user, queue=False, query="", status="", region=None, apply_failed=False
+):
+    """The change-request list or queue with its filters; `query` matches the number
+    (CR-00012 or 12), the dealer's code or names."""
+    requests = change_request_queue(user=user) if queue else change_request_list(user=user)
+    query = (query or "").strip()
+    if query:
+        condition = (
+            Q(dealer__code__icontains=query)
+            | Q(dealer__name_zh__icontains=query)
+            | Q(dealer__name_en__icontains=query)
+        )
+        number = query.upper().removeprefix("CR-").lstrip("0")
+        if number.isdigit() and len(number) < 10:
+            condition |= Q(pk=int(number))
+        requests = requests.filter(condition)
+    if status:
+        requests = requests.filter(status=status)
+    if region:
+        requests = requests.filter(dealer__region=region)
+    if apply_failed:
+        requests = requests.filter(status=DealerChangeRequest.Status.APPROVED).exclude(
+            apply_error=""
+        )
+    return requests
 
 
 def dealer_counts_by_region(*, user):
@@ -114,5 +175,32 @@ def regions_for(*, user):
     return Region.objects.all()
 
 
-def dealer_groups():
-    return DealerGroup.objects.all()
+def dashboard_dealers(user) -> dict | None:
+    """The home page's dealer panel: a dealer's own profile, or counts and a chart by region."""
+    if not user.has_perm("dealers.view_dealer"):
+        return None
+    if user.role == Role.DEALER:
+        return {"dealer": user.dealer} if user.dealer_id else None
+    by_region = dealer_counts_by_region(user=user)
+    peak = max((row["total"] for row in by_region), default=0) or 1
+    for row in by_region:
+        row["width"] = round(row["total"] * 100 / peak)
+    return {
+        "by_region": by_region,
+        "dealer_total": sum(row["total"] for row in by_region),
+        "dealer_active": sum(row["active"] for row in by_region),
+        "dealer_suspended": sum(row["suspended"] for row in by_region),
+    }
+
+
+def dashboard_changes(user) -> dict | None:
+    """The home page's change-request panel: what waits for ops, and the user's own requests."""
+    if not user.has_perm("dealers.view_dealerchangerequest"):
+        return None
+    context = {
+        "my_requests": list(change_request_list(user=user).filter(created_by=user)[:5]),
+    }
+    if user.role != Role.DEALER:  # a dealer's own requests are the list above
+        queue = change_request_queue(user=user)
+        context["queue"], context["queue_count"] = list(queue[:8]), queue.count()
+    return context

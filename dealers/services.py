@@ -16,11 +16,11 @@ from dealers.models import (
     validate_credit_code,
 )
 from ssa_ops.accounts import users_with_permission
-from ssa_ops.attachments import attachment_create
+from ssa_ops.attachments import attachments_create
 from ssa_ops.audit import audit_record, field_changes
 from ssa_ops.errors import ApplicationError, TransitionNotAllowed
 from ssa_ops.notifications import users_notify
-from ssa_ops.workflow import lock_for_update, transition_perform
+from ssa_ops.workflow import lock_for_update, transition_check, transition_perform, transition_run
 
 CONTACT_FIELDS = ("role", "name", "phone", "email", "is_primary")
 
@@ -144,13 +144,14 @@ def _proposal_build(
             current = {field: getattr(contacts[contact_id], field) for field in CONTACT_FIELDS}
             if current == cleaned:
                 continue
-        changes.append(
-            {
-                "action": action,
-                "contact_id": contact_id if action == "update" else None,
-                "values": cleaned,
-            }
-        )
+        change = {
+            "action": action,
+            "contact_id": contact_id if action == "update" else None,
+            "values": cleaned,
+        }
+        if action == "update":
+            change["before"] = current
+        changes.append(change)
     primaries_after = _primary_count_after(contacts, changes)
     if primaries_after > 1:
         errors["contacts"] = _("A dealer has at most one primary contact.")
@@ -183,6 +184,11 @@ def change_request_create(
     *, actor, dealer: Dealer, values: dict, contact_changes=(), note="", documents=()
 ) -> DealerChangeRequest:
     """File a change request as a draft. `values` holds the dealer fields as they should become."""
+    if dealer.status == Dealer.Status.TERMINATED:
+        raise ApplicationError(
+            _("The dealer is terminated: its data can no longer change."),
+            code="dealer_terminated",
+        )
     proposed, changes = _proposal_build(
         dealer=dealer, values=values, contact_changes=list(contact_changes)
     )
@@ -193,10 +199,9 @@ def change_request_create(
         note=note.strip(),
         created_by=actor,
     )
-    for document in documents:
-        attachment_create(
-            owner=change_request, upload=document, actor=actor, purpose="supporting_document"
-        )
+    attachments_create(
+        owner=change_request, uploads=documents, actor=actor, purpose="supporting_document"
+    )
     audit_record(
         actor=actor,
         obj=change_request,
@@ -234,33 +239,32 @@ def _contact_changes_described(dealer: Dealer, contact_changes: list[dict]) -> l
 
 
 @transaction.atomic
-def change_request_add_documents(*, actor, request_id, documents) -> DealerChangeRequest:
-    change_request = lock_for_update(DealerChangeRequest.objects.all(), request_id)
+def change_request_add_documents(*, actor, pk, documents) -> DealerChangeRequest:
+    change_request = lock_for_update(DealerChangeRequest.objects.all(), pk)
     if change_request.status != DealerChangeRequest.Status.DRAFT:
         raise ApplicationError(
             _("Documents can be added only while the request is a draft."), code="not_draft"
         )
-    for document in documents:
-        attachment = attachment_create(
-            owner=change_request, upload=document, actor=actor, purpose="supporting_document"
-        )
+    for attachment in attachments_create(
+        owner=change_request, uploads=documents, actor=actor, purpose="supporting_document"
+    ):
         audit_record(
             actor=actor, obj=change_request, action="attach", reason=attachment.original_name
         )
     return change_request
 
 
-def change_request_submit(*, actor, request_id) -> DealerChangeRequest:
+_CHANGE_REQUESTS = DealerChangeRequest.objects.select_related("dealer", "created_by")
+
+
+def change_request_submit(*, actor, pk) -> DealerChangeRequest:
     with transaction.atomic():
-        change_request = lock_for_update(
-            DealerChangeRequest.objects.select_related("dealer"), request_id
-        )
-        transition_perform(
-            instance=change_request,
-            transition="submit",
+        change_request = transition_run(
+            queryset=_CHANGE_REQUESTS,
+            pk=pk,
+            name="submit",
             actor=actor,
-            at=timezone.now(),
-            update_fields=["submitted_at"],
+            params={"at": timezone.now()},
         )
         users_notify(
             users=users_with_permission("dealers.decide_dealerchangerequest").exclude(pk=actor.pk),
@@ -271,74 +275,76 @@ def change_request_submit(*, actor, request_id) -> DealerChangeRequest:
     return change_request
 
 
-def change_request_approve(*, actor, request_id, reason="") -> DealerChangeRequest:
+def change_request_approve(*, actor, pk, reason="") -> DealerChangeRequest:
+    """Approve and apply: the change is written into the dealer by a task right after commit;
+    the filer hears once, when it is applied (or when ops cancel it)."""
     with transaction.atomic():
-        change_request = lock_for_update(
-            DealerChangeRequest.objects.select_related("dealer", "created_by"), request_id
-        )
-        _forbid_own_decision(actor, change_request)
-        transition_perform(
-            instance=change_request,
-            transition="approve",
+        change_request = transition_run(
+            queryset=_CHANGE_REQUESTS,
+            pk=pk,
+            name="approve",
             actor=actor,
             reason=reason,
-            by=actor,
-            at=timezone.now(),
-            note=reason,
-            update_fields=["decided_by", "decided_at", "decision_reason"],
+            params={"by": actor, "at": timezone.now(), "note": (reason or "").strip()},
         )
-        _notify_filer(change_request)
         from dealers.tasks import apply_dealer_change_request
 
-        transaction.on_commit(
-            lambda: apply_dealer_change_request.delay(change_request.pk, actor.pk)
-        )
+        transaction.on_commit(lambda: apply_dealer_change_request.delay(pk, actor.pk))
     return change_request
 
 
-def change_request_reject(*, actor, request_id, reason) -> DealerChangeRequest:
-    if not (reason or "").strip():
-        raise ValidationError({"reason": _("Say why the request is rejected.")})
+def change_request_reject(*, actor, pk, reason) -> DealerChangeRequest:
     with transaction.atomic():
-        change_request = lock_for_update(
-            DealerChangeRequest.objects.select_related("dealer", "created_by"), request_id
-        )
-        _forbid_own_decision(actor, change_request)
-        transition_perform(
-            instance=change_request,
-            transition="reject",
+        change_request = transition_run(
+            queryset=_CHANGE_REQUESTS,
+            pk=pk,
+            name="reject",
             actor=actor,
-            reason=reason.strip(),
-            by=actor,
-            at=timezone.now(),
-            note=reason.strip(),
-            update_fields=["decided_by", "decided_at", "decision_reason"],
+            reason=reason,
+            params={"by": actor, "at": timezone.now(), "note": (reason or "").strip()},
         )
         _notify_filer(change_request)
     return change_request
 
 
-def change_request_apply(*, actor, request_id) -> DealerChangeRequest:
+def change_request_cancel(*, actor, pk, reason) -> DealerChangeRequest:
+    """An approved request that cannot be applied is given up, with a reason."""
+    with transaction.atomic():
+        change_request = transition_run(
+            queryset=_CHANGE_REQUESTS,
+            pk=pk,
+            name="cancel",
+            actor=actor,
+            reason=reason,
+            params={"by": actor, "at": timezone.now(), "note": (reason or "").strip()},
+        )
+        _notify_filer(change_request)
+    return change_request
+
+
+def change_request_apply(*, actor, pk) -> DealerChangeRequest:
     """Write an approved request into the dealer; the dealer's audit log keeps old and new values.
 
     If the request no longer fits the dealer (e.g. its credit code was taken since), it stays
-    approved with the reason in apply_error, for ops to see and decide.
+    approved with the reason in apply_error, for ops to apply again or cancel. Applying an
+    applied request again does nothing (the task may run twice).
     """
     with transaction.atomic():
-        change_request = lock_for_update(
-            DealerChangeRequest.objects.select_related("created_by"), request_id
-        )
+        change_request = lock_for_update(_CHANGE_REQUESTS, pk)
         if change_request.status == DealerChangeRequest.Status.APPLIED:
             return change_request
-        if not can_proceed(change_request.apply):
+        if actor is not None:
+            transition_check(change_request, "apply", actor)
+        elif not can_proceed(change_request.apply):
             raise TransitionNotAllowed(
                 _("Only an approved request can be applied; this one is %(state)s.")
                 % {"state": change_request.get_status_display()}
             )
         dealer = lock_for_update(Dealer.objects.select_related("group"), change_request.dealer_id)
+        previous = {field: dealer.change_value(field) for field in change_request.proposed}
         try:
             with transaction.atomic():
-                dealer_changes = _dealer_apply(dealer, change_request, actor)
+                dealer_changes, contact_changes = _dealer_apply(dealer, change_request, actor)
         except (ValidationError, ApplicationError) as error:
             message = (
                 "; ".join(error.messages) if isinstance(error, ValidationError) else error.message
@@ -347,14 +353,15 @@ def change_request_apply(*, actor, request_id) -> DealerChangeRequest:
             change_request.save(update_fields=["apply_error", "updated_at"])
             audit_record(actor=actor, obj=change_request, action="apply_failed", reason=message)
             return change_request
-        change_request.apply_error = ""
         transition_perform(
-            instance=change_request,
-            transition="apply",
+            change_request.apply,
             actor=actor,
-            at=timezone.now(),
             changes=dealer_changes,
-            update_fields=["applied_at", "apply_error"],
+            params={
+                "at": timezone.now(),
+                "previous": previous,
+                "contact_changes": contact_changes or change_request.contact_changes,
+            },
         )
         _notify_filer(change_request)
     return change_request
@@ -392,10 +399,7 @@ def _dealer_apply(dealer: Dealer, change_request: DealerChangeRequest, actor) ->
     if new_status and new_status != dealer.status:
         changes["status"] = [dealer.status, new_status]
         transition_perform(
-            instance=dealer,
-            transition=Dealer.STATUS_TRANSITIONS[new_status],
-            actor=actor,
-            reason=reason,
+            getattr(dealer, Dealer.STATUS_TRANSITIONS[new_status]), actor=actor, reason=reason
         )
     contact_log = _contacts_apply(dealer, contact_changes)
     if contact_log:
@@ -407,7 +411,7 @@ def _dealer_apply(dealer: Dealer, change_request: DealerChangeRequest, actor) ->
             changes={"contacts": contact_log},
         )
         changes["contacts"] = contact_log
-    return changes
+    return changes, contact_changes
 
 
 def _contacts_apply(dealer: Dealer, contact_changes: list[dict]) -> list:
@@ -441,13 +445,6 @@ def field_changes_dict(before: dict, after: dict) -> dict:
         for field, value in after.items()
         if before.get(field) != value
     }
-
-
-def _forbid_own_decision(actor, change_request):
-    if change_request.created_by_id == actor.pk:
-        raise ApplicationError(
-            _("You filed this request; another colleague must decide it."), code="own_request"
-        )
 
 
 def _notify_filer(change_request):

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from dealers import views
+from dealers.models import DealerChangeRequest
+from ssa_ops.workflow_views import workflow_html_urls
 
 app_name = "dealers"
 
@@ -17,5 +19,5 @@ urlpatterns = [
     path("changes/queue/", views.change_queue, name="change-queue"),
     path("changes/<int:pk>/", views.change_request_detail, name="change-detail"),
     path("changes/<int:pk>/documents/", views.change_request_documents, name="change-documents"),
-    path("changes/<int:pk>/<str:action>/", views.change_request_act, name="change-act"),
+    *workflow_html_urls(DealerChangeRequest, prefix="changes/"),
 ]

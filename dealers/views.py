@@ -1,20 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dealers import selectors, services
 from dealers.excel import CONTACT_COLUMNS, DEALER_COLUMNS, DealerImportSpec, dealer_workbook
 from dealers.forms import (
+    ChangeRequestFilterForm,
     ChangeRequestForm,
     ContactFormSet,
     DealerFilterForm,
-    DecisionForm,
     ImportForm,
     MultipleFileField,
     contact_changes_from,
@@ -44,16 +43,14 @@ def dealer_index(request):
             raise Http404
         return redirect("dealers:detail", pk=request.user.dealer_id)
     form = DealerFilterForm(request.GET or None, regions=selectors.regions_for(user=request.user))
-    filters = form.cleaned_data if form.is_valid() else {}
-    dealers = selectors.dealer_search(
-        user=request.user,
-        query=filters.get("q", ""),
-        region=filters.get("region"),
-        status=filters.get("status", ""),
-        group=filters.get("group"),
-    )
+    dealers = selectors.dealer_search(user=request.user, **form.filters())
+    dealers, sort = selectors.DEALER_SORTING.apply(dealers, request.GET.get("sort", ""))
     page = Paginator(dealers, 25).get_page(request.GET.get("page"))
-    return render(request, "dealers/dealer_list.html", {"form": form, "page": page})
+    return render(
+        request,
+        "dealers/dealer_list.html",
+        {"form": form, "page": page, "sort": sort, "export_params": form.export_params()},
+    )
 
 
 @permission_required("dealers.view_dealer", raise_exception=True)
@@ -83,17 +80,20 @@ def dealer_export_one(request, pk):
 
 @permission_required("dealers.view_all_dealers", raise_exception=True)
 def contact_index(request):
-    query = request.GET.get("q", "").strip()
-    page = Paginator(selectors.contact_list(user=request.user, query=query), 50).get_page(
-        request.GET.get("page")
+    query = request.GET.get("q", "").strip()[:100]
+    contacts, sort = selectors.CONTACT_SORTING.apply(
+        selectors.contact_list(user=request.user, query=query), request.GET.get("sort", "")
     )
-    return render(request, "dealers/contact_list.html", {"page": page, "q": query})
+    page = Paginator(contacts, 50).get_page(request.GET.get("page"))
+    return render(request, "dealers/contact_list.html", {"page": page, "q": query, "sort": sort})
 
 
 @require_POST
 @permission_required("dealers.export_dealers", raise_exception=True)
 def dealer_export(request):
-    job = job_start(kind="dealer_export", actor=request.user)
+    """Export what the list shows: the list's filters and sort travel with the button."""
+    form = DealerFilterForm(request.POST, regions=selectors.regions_for(user=request.user))
+    job = job_start(kind="dealer_export", actor=request.user, params=form.export_params())
     return redirect("job-detail", job_id=job.pk)
 
 
@@ -157,7 +157,7 @@ def change_request_new(request, pk):
         else:
             if "submit" in request.POST:
                 try:
-                    services.change_request_submit(actor=request.user, request_id=change_request.pk)
+                    services.change_request_submit(actor=request.user, pk=change_request.pk)
                     messages.success(
                         request,
                         _("Change request %(n)s submitted to ops.") % {"n": change_request.number},
@@ -193,62 +193,44 @@ def _errors_to_forms(error, form, formset, form_index):
                 form.add_error(None, message)
 
 
-@permission_required("dealers.view_dealerchangerequest", raise_exception=True)
-def change_request_index(request):
-    status = request.GET.get("status", "")
-    requests = selectors.change_request_list(
-        user=request.user, status=status if status in DealerChangeRequest.Status.values else ""
+def _change_request_page(request, *, title, queue):
+    form = ChangeRequestFilterForm(
+        request.GET or None, regions=selectors.regions_for(user=request.user), queue=queue
     )
+    requests = selectors.change_request_search(user=request.user, queue=queue, **form.filters())
+    sorting = selectors.CHANGE_QUEUE_SORTING if queue else selectors.CHANGE_REQUEST_SORTING
+    requests, sort = sorting.apply(requests, request.GET.get("sort", ""))
     page = Paginator(requests, 25).get_page(request.GET.get("page"))
     return render(
         request,
         "dealers/change_request_list.html",
-        {
-            "page": page,
-            "status": status,
-            "statuses": DealerChangeRequest.Status.choices,
-            "title": _("Change requests"),
-        },
+        {"page": page, "form": form, "title": title, "queue": queue, "sort": sort},
     )
+
+
+@permission_required("dealers.view_dealerchangerequest", raise_exception=True)
+def change_request_index(request):
+    return _change_request_page(request, title=_("Change requests"), queue=False)
 
 
 @permission_required("dealers.decide_dealerchangerequest", raise_exception=True)
 def change_queue(request):
-    page = Paginator(selectors.change_request_queue(user=request.user), 25).get_page(
-        request.GET.get("page")
-    )
-    return render(
-        request,
-        "dealers/change_request_list.html",
-        {"page": page, "title": _("Change queue"), "queue": True},
-    )
+    return _change_request_page(request, title=_("Change queue"), queue=True)
 
 
 @permission_required("dealers.view_dealerchangerequest", raise_exception=True)
 def change_request_detail(request, pk):
     change_request = selectors.change_request_get(user=request.user, pk=pk)
-    dealer = change_request.dealer
-    user = request.user
-    can_decide = (
-        user.has_perm("dealers.decide_dealerchangerequest")
-        and change_request.created_by_id != user.pk
-    )
     return render(
         request,
         "dealers/change_request_detail.html",
         {
             "cr": change_request,
             "rows": change_request.proposed_rows,
-            "contacts": {c.pk: c for c in dealer.contacts.all()},
             "attachments": attachments_for(change_request),
             "events": audit_events_for(change_request),
-            "decision_form": DecisionForm(),
-            "can_submit": user.has_perm("dealers.change_dealerchangerequest")
+            "can_upload": request.user.has_perm("dealers.change_dealerchangerequest")
             and change_request.status == DealerChangeRequest.Status.DRAFT,
-            "can_decide": can_decide
-            and change_request.status == DealerChangeRequest.Status.SUBMITTED,
-            "can_apply": user.has_perm("dealers.decide_dealerchangerequest")
-            and change_request.status == DealerChangeRequest.Status.APPROVED,
             "upload_field": MultipleFileField(required=False).widget.render("documents", None),
         },
     )
@@ -260,62 +242,9 @@ def change_request_documents(request, pk):
     change_request = selectors.change_request_get(user=request.user, pk=pk)
     try:
         services.change_request_add_documents(
-            actor=request.user,
-            request_id=change_request.pk,
-            documents=request.FILES.getlist("documents"),
+            actor=request.user, pk=change_request.pk, documents=request.FILES.getlist("documents")
         )
         messages.success(request, _("Documents added."))
     except ApplicationError as error:
         messages.error(request, error.message)
-    return redirect("dealers:change-detail", pk=change_request.pk)
-
-
-_ACTIONS = {
-    "submit": (
-        "dealers.change_dealerchangerequest",
-        services.change_request_submit,
-        gettext_lazy("Submitted to ops."),
-    ),
-    "approve": (
-        "dealers.decide_dealerchangerequest",
-        services.change_request_approve,
-        gettext_lazy("Approved."),
-    ),
-    "reject": (
-        "dealers.decide_dealerchangerequest",
-        services.change_request_reject,
-        gettext_lazy("Rejected."),
-    ),
-    "apply": (
-        "dealers.decide_dealerchangerequest",
-        services.change_request_apply,
-        gettext_lazy("Applied to the dealer."),
-    ),
-}
-
-
-@require_POST
-def change_request_act(request, pk, action):
-    if action not in _ACTIONS:
-        raise Http404
-    permission, service, done = _ACTIONS[action]
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-    change_request = selectors.change_request_get(user=request.user, pk=pk)
-    kwargs = {"actor": request.user, "request_id": change_request.pk}
-    if action in ("approve", "reject"):
-        kwargs["reason"] = request.POST.get("reason", "")
-    try:
-        result = service(**kwargs)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    except ApplicationError as error:
-        messages.error(request, error.message)
-    else:
-        if action == "apply" and result.apply_error:
-            messages.error(
-                request, _("Could not apply: %(reason)s") % {"reason": result.apply_error}
-            )
-        else:
-            messages.success(request, done)
     return redirect("dealers:change-detail", pk=change_request.pk)

@@ -1,7 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from ssa_ops.accounts import user_credentials_revoke, user_deactivate
 from ssa_ops.models import AuditEvent, BackgroundJob, OutboundEmail, User, VendorCompany
+
+
+class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
+    """A password set by an admin signs the user out everywhere (API token, sessions)."""
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        user_credentials_revoke(user=user)
+        return user
 
 
 @admin.register(User)
@@ -12,6 +25,27 @@ class UserAdmin(DjangoUserAdmin):
     ]
     list_display = ["username", "email", "dealer", "vendor", "is_active"]
     filter_horizontal = [*DjangoUserAdmin.filter_horizontal, "regions"]
+    change_password_form = AdminPasswordChangeForm
+    actions = ["deactivate_users"]
+
+    def save_model(self, request, obj, form, change):
+        deactivated = change and "is_active" in form.changed_data and not obj.is_active
+        super().save_model(request, obj, form, change)
+        if deactivated:
+            user_deactivate(user=obj)
+
+    @admin.action(description=_("Deactivate the selected users"), permissions=["change"])
+    def deactivate_users(self, request, queryset):
+        # Not oneself: that would end the session this answer is written to.
+        users = list(queryset.exclude(pk=request.user.pk))
+        for user in users:
+            user_deactivate(user=user)
+        self.message_user(
+            request,
+            ngettext("%(count)d user deactivated.", "%(count)d users deactivated.", len(users))
+            % {"count": len(users)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(VendorCompany)

@@ -2,7 +2,8 @@
 
 from django.contrib.contenttypes.models import ContentType
 
-from ssa_ops.models import AuditEvent
+from ssa_ops.models import AUDIT_ACTION_LABELS, AuditEvent
+from ssa_ops.texts import is_stored_text
 
 SYSTEM_ACTOR_NAME = "system"
 
@@ -23,9 +24,17 @@ def _jsonable(value):
     return str(value)
 
 
+def audit_labels_register(labels: dict) -> None:
+    """Apps name their audit actions (past-tense verbs, declared with gettext_lazy)."""
+    AUDIT_ACTION_LABELS.update(labels)
+
+
 def audit_event_build(
-    *, actor, obj, action, from_state="", to_state="", reason="", changes=None
+    *, actor, obj, action, from_state="", to_state="", reason="", reason_text=None, changes=None
 ) -> AuditEvent:
+    """`reason` holds a person's own words; `reason_text` a system sentence (texts.text_store)
+    that is translated for each reader."""
+    assert reason_text is None or is_stored_text(reason_text)
     return AuditEvent(
         **_actor_fields(actor),
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
@@ -35,12 +44,13 @@ def audit_event_build(
         from_state=from_state or "",
         to_state=to_state or "",
         reason=reason or "",
+        reason_text=reason_text or {},
         changes=_jsonable(changes or {}),
     )
 
 
 def audit_record(
-    *, actor, obj, action, from_state="", to_state="", reason="", changes=None
+    *, actor, obj, action, from_state="", to_state="", reason="", reason_text=None, changes=None
 ) -> AuditEvent:
     event = audit_event_build(
         actor=actor,
@@ -49,6 +59,7 @@ def audit_record(
         from_state=from_state,
         to_state=to_state,
         reason=reason,
+        reason_text=reason_text,
         changes=changes,
     )
     event.save()

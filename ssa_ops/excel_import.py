@@ -12,11 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 import xlsxwriter
+from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
-from python_calamine import CalamineWorkbook
+from django.utils.translation import gettext_lazy as _lazy
 
-from ssa_ops.errors import ApplicationError
+from ssa_ops.tabular import tabular_open
+from ssa_ops.texts import is_stored_text, text_render, text_store
 
 Progress = Callable[[int, int, str], None]
 
@@ -31,14 +34,30 @@ class Column:
     ValueError with a message for the user."""
 
     key: str
-    header: str
+    header: str  # the English name; templates write it in the reader's language plus [key]
     required: bool = False
     parse: Callable[[str], Any] = str
     aliases: tuple[str, ...] = ()
+    example: str = ""
+    choices: tuple[str, ...] = ()  # offered as a drop-down in the template
 
     def matches(self, header: str) -> bool:
-        wanted = {self.header.casefold(), *(alias.casefold() for alias in self.aliases)}
-        return header.strip().casefold() in wanted
+        header = header.strip().casefold()
+        if header.endswith(f"[{self.key.casefold()}]"):
+            return True
+        return header in self._names()
+
+    def _names(self) -> set[str]:
+        names = {self.header.casefold(), self.key.casefold()}
+        names.update(alias.casefold() for alias in self.aliases)
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                names.add(_(self.header).casefold())
+        return names
+
+    def label(self) -> str:
+        """The column's header in the reader's language, with its code beside."""
+        return f"{_(self.header)} [{self.key}]"
 
 
 @dataclass(frozen=True)
@@ -57,18 +76,25 @@ class ParsedRow:
 
 @dataclass(frozen=True)
 class RowError:
+    """One bad cell. The sheet and column are the spec's source names and the message a stored
+    text (texts.text_store): all three are translated for whoever reads the report."""
+
     sheet: str
     row: int
     column: str
-    message: str
+    message: dict
 
     def as_dict(self):
         return {
-            "sheet": self.sheet,
+            "sheet": text_store(self.sheet) if self.sheet else "",
             "row": self.row,
-            "column": self.column,
+            "column": text_store(self.column) if self.column else "",
             "message": self.message,
         }
+
+    @property
+    def message_display(self) -> str:
+        return text_render(self.message)
 
 
 @dataclass
@@ -97,8 +123,11 @@ class ErrorReport:
     def __init__(self):
         self.errors: list[RowError] = []
 
-    def add(self, sheet: str, row: int, column: str, message: str) -> None:
-        self.errors.append(RowError(sheet, row, column, str(message)))
+    def add(self, sheet: str, row: int, column: str, message) -> None:
+        """`message`: a stored text (text_store), a lazy translation, or plain words."""
+        if not is_stored_text(message):
+            message = text_store(message)
+        self.errors.append(RowError(sheet, row, column, message))
 
     def __bool__(self):
         return bool(self.errors)
@@ -130,16 +159,14 @@ class _Sheet:
     column_index: dict[str, int]  # Column.key -> position in the sheet
 
 
-def _read_workbook(source, specs, report) -> dict[str, _Sheet]:
-    try:
-        if isinstance(source, bytes | bytearray):
-            workbook = CalamineWorkbook.from_filelike(io.BytesIO(source))
-        else:
-            workbook = CalamineWorkbook.from_path(str(source))
-    except Exception as error:
-        raise ApplicationError(
-            _("The file could not be read as an Excel workbook."), code="unreadable_file"
-        ) from error
+def _read_workbook(source, specs, report, filename="") -> dict[str, _Sheet]:
+    """The sheets the spec asks for, as text rows. .xlsx, .xls and .csv are read alike, after
+    the import limits were checked (tabular.TabularError when a file is over them)."""
+    with tabular_open(source, filename) as workbook:
+        return _read_sheets(workbook, specs, report)
+
+
+def _read_sheets(workbook, specs, report) -> dict[str, _Sheet]:
     available = {name.strip().casefold(): name for name in workbook.sheet_names}
     sheets = {}
     for index, spec in enumerate(specs):
@@ -157,8 +184,7 @@ def _read_workbook(source, specs, report) -> dict[str, _Sheet]:
                     _("The workbook has no sheet named “%(name)s”.") % {"name": spec.name},
                 )
             continue
-        rows = workbook.get_sheet_by_name(title).to_python(skip_empty_area=False)
-        text_rows = [[cell_text(value) for value in row] for row in rows]
+        text_rows = [[cell_text(value) for value in row] for _number, row in workbook.rows(title)]
         header = text_rows[0] if text_rows else []
         column_index = {}
         for column in spec.columns:
@@ -174,9 +200,18 @@ def _read_workbook(source, specs, report) -> dict[str, _Sheet]:
 def _parse_rows(sheet: _Sheet, report: ErrorReport, progress: Progress, total: int, done: int):
     parsed = []
     columns = [c for c in sheet.spec.columns if c.key in sheet.column_index]
+    example = [column.example for column in sheet.spec.columns]
+    example_row = (
+        [example[i] if i < len(example) else "" for i in range(len(sheet.header))]
+        if any(example) and [c.key for c in sheet.spec.columns] == list(sheet.column_index)
+        and list(sheet.column_index.values()) == list(range(len(sheet.column_index)))
+        else None
+    )
     for offset, raw in enumerate(sheet.raw_rows[1:], start=2):
         if not any(raw):
             continue
+        if example_row is not None and raw[: len(example_row)] == example_row:
+            continue  # the template's example row, left in by the user
         values = {}
         for column in columns:
             position = sheet.column_index[column.key]
@@ -189,9 +224,8 @@ def _parse_rows(sheet: _Sheet, report: ErrorReport, progress: Progress, total: i
             try:
                 values[column.key] = column.parse(text)
             except (ValueError, ArithmeticError) as error:
-                report.add(
-                    sheet.spec.name, offset, column.header, str(error) or _("Invalid value.")
-                )
+                message = error.args[0] if error.args and error.args[0] else _lazy("Invalid value.")
+                report.add(sheet.spec.name, offset, column.header, message)
         parsed.append(ParsedRow(offset, values))
         done += 1
         if done % 2000 == 0:
@@ -199,77 +233,109 @@ def _parse_rows(sheet: _Sheet, report: ErrorReport, progress: Progress, total: i
     return parsed, done
 
 
-def error_workbook_build(sheets: dict[str, _Sheet], errors: list[RowError]) -> bytes:
+def error_workbook_build(sheets: dict[str, "_Sheet"], errors: list[RowError]) -> bytes:
     """The uploaded sheets with every bad cell in red and its message as a comment, plus a
-    list of all errors."""
+    list of all errors, in the active language."""
     output = io.BytesIO()
     book = xlsxwriter.Workbook(output, {"in_memory": True, "strings_to_numbers": False})
     bad = book.add_format({"bg_color": "#F8D7DA", "font_color": "#842029", "border": 1})
     bold = book.add_format({"bold": True, "bg_color": "#E9ECEF"})
     summary = book.add_worksheet(_("Errors")[:31])
     for col, title in enumerate([_("Sheet"), _("Row"), _("Column"), _("Message")]):
-        summary.write(0, col, title, bold)
+        summary.write_string(0, col, title, bold)
     for index, error in enumerate(errors, start=1):
-        summary.write_row(index, 0, [error.sheet, error.row, error.column, error.message])
+        summary.write_string(index, 0, _(error.sheet) if error.sheet else "")
+        summary.write_number(index, 1, error.row)
+        summary.write_string(index, 2, _(error.column) if error.column else "")
+        summary.write_string(index, 3, error.message_display)
     summary.set_column(0, 2, 16)
     summary.set_column(3, 3, 70)
     by_cell: dict[tuple[str, int], dict[str, str]] = {}
     for error in errors:
-        by_cell.setdefault((error.sheet, error.row), {})[error.column] = error.message
+        by_cell.setdefault((error.sheet, error.row), {})[error.column] = error.message_display
     for name, sheet in sheets.items():
+        position_of = {
+            column.header: sheet.column_index[column.key]
+            for column in sheet.spec.columns
+            if column.key in sheet.column_index
+        }
         worksheet = book.add_worksheet(sheet.title[:31])
         for r, raw in enumerate(sheet.raw_rows):
-            row_errors = by_cell.get((name, r + 1))
+            row_errors = by_cell.get((name, r + 1), {})
+            bad_positions = {
+                position_of[header]: message
+                for header, message in row_errors.items()
+                if header in position_of
+            }
             for c, text in enumerate(raw):
-                header = sheet.header[c] if c < len(sheet.header) else ""
-                message = None
-                if row_errors:
-                    message = next(
-                        (
-                            m
-                            for col, m in row_errors.items()
-                            if col and col.casefold() == header.strip().casefold()
-                        ),
-                        None,
-                    )
-                if message:
+                if c in bad_positions:
                     worksheet.write_string(r, c, text, bad)
-                    worksheet.write_comment(r, c, message)
+                    worksheet.write_comment(r, c, bad_positions[c])
                 else:
                     worksheet.write_string(r, c, text, bold if r == 0 else None)
-            if row_errors and "" in row_errors:
-                worksheet.write_comment(r, 0, row_errors[""])
+            other = [m for header, m in row_errors.items() if header not in position_of]
+            if other:
+                worksheet.write_comment(r, 0, "\n".join(other))
         worksheet.freeze_panes(1, 0)
     book.close()
     return output.getvalue()
 
 
+def error_report_build(*, spec: ImportSpec, source, filename: str, errors: list[dict]) -> bytes:
+    """The error workbook of a refused import, built when it is downloaded so that it reads in
+    the downloader's language: the file is read again and `errors` (RowError.as_dict) marked."""
+    sheets = _read_workbook(source, spec.sheets, ErrorReport(), filename)
+    row_errors = [
+        RowError(
+            (error.get("sheet") or {}).get("text", "") if error.get("sheet") else "",
+            error["row"],
+            (error.get("column") or {}).get("text", "") if error.get("column") else "",
+            error["message"],
+        )
+        for error in errors
+    ]
+    return error_workbook_build(sheets, row_errors)
+
+
 def import_template_build(spec: "type[ImportSpec] | ImportSpec") -> bytes:
-    """An empty workbook for an import: one sheet per SheetSpec, headers in bold, each header's
-    accepted names and whether it is required (*) as a comment."""
+    """An empty workbook for an import in the reader's language: one sheet per SheetSpec,
+    each header with its code beside ("经销商代码 [code]"), the accepted names and whether it is
+    required (*) as a comment, an example row, and drop-downs for choice columns."""
     output = io.BytesIO()
     book = xlsxwriter.Workbook(output, {"in_memory": True})
     bold = book.add_format({"bold": True, "bg_color": "#E9ECEF"})
+    required = book.add_format({"bold": True, "bg_color": "#FFF3CD"})
+    example = book.add_format({"italic": True, "font_color": "#6C757D"})
     for sheet_spec in spec.sheets:
-        sheet = book.add_worksheet(sheet_spec.name[:31])
+        sheet = book.add_worksheet(_(sheet_spec.name)[:31])
         for index, column in enumerate(sheet_spec.columns):
-            sheet.write(0, index, column.header, bold)
-            sheet.write_comment(
-                0, index, " / ".join(column.aliases) + (" *" if column.required else "")
-            )
-            sheet.set_column(index, index, 22)
+            sheet.write_string(0, index, column.label(), required if column.required else bold)
+            note = " / ".join((column.header, *column.aliases))
+            if column.required:
+                note += " — " + _("required")
+            sheet.write_comment(0, index, note)
+            if column.example:
+                sheet.write_string(1, index, column.example, example)
+            if column.choices:
+                sheet.data_validation(
+                    1, index, 10000, index, {"validate": "list", "source": list(column.choices)}
+                )
+            sheet.set_column(index, index, 24)
         sheet.freeze_panes(1, 0)
     book.close()
     return output.getvalue()
 
 
 def excel_import_run(
-    *, spec: ImportSpec, source, actor, progress: Progress | None = None
+    *, spec: ImportSpec, source, actor, progress: Progress | None = None, filename: str = ""
 ) -> ImportResult:
-    """Read, check and (only when every row is good) apply a workbook in one transaction."""
+    """Read, check and (only when every row is good) apply a workbook in one transaction.
+
+    `source` is the file's bytes, a path or an open file: .xlsx, .xls or .csv (a .csv is known
+    by `filename`, or by not being a workbook when no name is given)."""
     progress = progress or _no_progress
     report = ErrorReport()
-    sheets = _read_workbook(source, spec.sheets, report)
+    sheets = _read_workbook(source, spec.sheets, report, filename)
     total = sum(max(len(sheet.raw_rows) - 1, 0) for sheet in sheets.values())
     progress(0, total, _("Reading the workbook"))
     rows: dict[str, list[ParsedRow]] = {}

@@ -9,36 +9,72 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import Http404
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from ssa_ops.errors import ApplicationError
 from ssa_ops.models import BackgroundJob
+from ssa_ops.texts import is_stored_text, text_render, text_store
 from ssa_ops.workflow import lock_for_update, transition_perform
 
 logger = logging.getLogger(__name__)
 
 STALE_MARGIN = timedelta(minutes=5)
 
-# kind -> dotted path of a function(job, progress) -> JobOutcome, and what people call it
+# kind -> dotted path of a function(job, progress) -> JobOutcome, what people call it, and
+# the words for its summary's keys
 _HANDLERS: dict[str, str] = {}
 _LABELS: dict[str, str] = {}
+_SUMMARY_LABELS: dict[str, dict] = {}
+_REPORT_BUILDERS: dict[str, str] = {}
 
 
-def job_handler_register(kind: str, dotted_path: str, *, label) -> None:
+def job_handler_register(
+    kind: str, dotted_path: str, *, label, summary_labels=None, failure_report=None
+) -> None:
+    """`failure_report`: dotted path of a function(job) -> bytes that builds a failed job's
+    report when it is downloaded, in the downloader's language."""
     _HANDLERS[kind] = dotted_path
     _LABELS[kind] = label
+    _SUMMARY_LABELS[kind] = summary_labels or {}
+    if failure_report:
+        _REPORT_BUILDERS[kind] = failure_report
+
+
+def job_result_content(job) -> bytes:
+    """The job's file: a failed job's report is built anew in the reader's language."""
+    if job.status == BackgroundJob.Status.FAILED and job.kind in _REPORT_BUILDERS:
+        return import_string(_REPORT_BUILDERS[job.kind])(job)
+    with job.result_file.open("rb") as result:
+        return result.read()
 
 
 def job_kind_label(kind: str):
     return _LABELS.get(kind, kind)
 
 
+def job_summary_rows(job) -> list[tuple[str, object]]:
+    """The job's summary as (label in the reader's language, value)."""
+    labels = _SUMMARY_LABELS.get(job.kind, {})
+    return [(str(labels.get(key, key)), value) for key, value in (job.summary or {}).items()]
+
+
+def job_error_rows(job) -> list[dict]:
+    """The job's recorded errors with every stored sentence in the reader's language."""
+    return [
+        {key: text_render(value) if is_stored_text(value) else value for key, value in row.items()}
+        for row in job.errors or []
+    ]
+
+
 @dataclass
 class JobOutcome:
+    """What a job handler returns. `message` and the errors' texts are texts.text_store()
+    values, so that whoever reads the job reads them in their own language."""
+
     ok: bool
-    message: str = ""
+    message: dict = field(default_factory=dict)
     result: bytes | None = None
     result_name: str = ""
     errors: list[dict] = field(default_factory=list)
@@ -46,8 +82,8 @@ class JobOutcome:
     summary: dict = field(default_factory=dict)
 
 
-# Errors kept on the job record for display; the result workbook has all of them.
-MAX_ERRORS_SHOWN = 500
+# Errors kept on the job record, for the page and the error report built when downloaded.
+MAX_ERRORS_KEPT = 10_000
 
 
 def job_start(*, kind, actor, params=None, input_bytes=None, input_name="") -> BackgroundJob:
@@ -68,7 +104,9 @@ def job_start(*, kind, actor, params=None, input_bytes=None, input_name="") -> B
 def job_progress(job_id, done, total, message="") -> None:
     # A plain UPDATE outside the job's own transactions so that viewers see it at once.
     BackgroundJob.objects.filter(pk=job_id).update(
-        progress_done=done, progress_total=total, message=str(message)[:255]
+        progress_done=done,
+        progress_total=total,
+        message=message if is_stored_text(message) else text_store(message),
     )
 
 
@@ -78,31 +116,28 @@ def job_run(*, job_id) -> BackgroundJob:
         job = lock_for_update(BackgroundJob.objects.all(), job_id)
         if job.status != BackgroundJob.Status.QUEUED:
             return job
-        transition_perform(
-            instance=job,
-            transition="start",
-            actor=None,
-            at=timezone.now(),
-            update_fields=["started_at"],
-        )
+        transition_perform(job.start, actor=None, params={"at": timezone.now()})
     handler: Callable = import_string(_HANDLERS[job.kind])
     try:
-        # Messages and reports a job writes are read by the person who started it.
-        with translation.override(job.created_by.language):
-            outcome = handler(
-                job, lambda done, total, message="": job_progress(job.pk, done, total, message)
-            )
+        outcome = handler(
+            job, lambda done, total, message="": job_progress(job.pk, done, total, message)
+        )
     except ApplicationError as error:
-        outcome = JobOutcome(ok=False, message=error.message)
+        outcome = JobOutcome(ok=False, message=error.text or text_store(error.message))
     except Exception:
+        if settings.JOBS_RAISE_UNEXPECTED:
+            raise
         logger.exception("Background job %s failed", job.pk)
         outcome = JobOutcome(
-            ok=False, message=_("The job stopped on an unexpected error; IT has the details.")
+            ok=False,
+            message=text_store(_("The job stopped on an unexpected error; IT has the details.")),
         )
     return _job_finish(job_id=job.pk, outcome=outcome)
 
 
 def _job_finish(*, job_id, outcome: JobOutcome) -> BackgroundJob:
+    if outcome.message and not is_stored_text(outcome.message):
+        outcome.message = text_store(outcome.message)
     with transaction.atomic():
         job = lock_for_update(BackgroundJob.objects.all(), job_id)
         if outcome.result is not None:
@@ -110,28 +145,16 @@ def _job_finish(*, job_id, outcome: JobOutcome) -> BackgroundJob:
                 f"{job.kind}-{job.pk}.xlsx", ContentFile(outcome.result), save=False
             )
             job.result_name = outcome.result_name or f"{job.kind}-{job.pk}.xlsx"
-        job.errors = outcome.errors[:MAX_ERRORS_SHOWN]
+        job.errors = outcome.errors[:MAX_ERRORS_KEPT]
         job.error_count = outcome.error_count or len(outcome.errors)
         job.summary = outcome.summary
         if outcome.ok:
             job.progress_done = job.progress_total
         transition_perform(
-            instance=job,
-            transition="succeed" if outcome.ok else "fail",
+            job.succeed if outcome.ok else job.fail,
             actor=None,
-            reason=outcome.message,
-            at=timezone.now(),
-            message=outcome.message,
-            update_fields=[
-                "finished_at",
-                "message",
-                "result_file",
-                "result_name",
-                "errors",
-                "error_count",
-                "summary",
-                "progress_done",
-            ],
+            reason_text=outcome.message or None,
+            params={"at": timezone.now(), "message": outcome.message},
         )
     return job
 
@@ -149,15 +172,14 @@ def jobs_fail_stale() -> int:
             job = lock_for_update(BackgroundJob.objects.all(), job_id)
             if job.status != BackgroundJob.Status.RUNNING:  # finished meanwhile
                 continue
-            message = _("The job stopped without finishing (its worker was lost). Start it again.")
+            message = text_store(
+                _("The job stopped without finishing (its worker was lost). Start it again.")
+            )
             transition_perform(
-                instance=job,
-                transition="fail",
+                job.fail,
                 actor=None,
-                reason="stale",
-                at=timezone.now(),
-                message=message,
-                update_fields=["finished_at", "message"],
+                reason_text=message,
+                params={"at": timezone.now(), "message": message},
             )
             failed += 1
     return failed

@@ -29,6 +29,10 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" for char in text)
+
+
 class VendorCompany(TimeStampedModel):
     """A third-party company that checks claims for the Special Sales team."""
 
@@ -86,8 +90,16 @@ class User(AbstractUser):
                 return role.value
         return ""
 
-    def has_role(self, *roles: str) -> bool:
-        return self.role in roles
+    def get_full_name(self):
+        """Chinese names read family name first with no space (陈晓); others "first last"."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if _has_cjk(first + last):
+            return f"{last}{first}"
+        return f"{first} {last}".strip()
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
 
     @property
     def role_label(self) -> str:
@@ -102,24 +114,12 @@ class AuditEventQuerySet(models.QuerySet):
         raise TypeError("Audit events are append-only")
 
 
-# How the timeline names an audit action; an action missing here is shown as it is stored.
+# How the timeline names an audit action; apps add theirs (ssa_ops.audit.audit_labels_register)
+# and every declared transition adds its verb. An action missing here is shown as stored.
 AUDIT_ACTION_LABELS = {
     "create": _("created"),
     "update": _("updated"),
     "attach": _("attached a document"),
-    "submit": _("submitted"),
-    "approve": _("approved"),
-    "reject": _("rejected"),
-    "apply": _("applied"),
-    "apply_failed": _("could not apply"),
-    "change_applied": _("change applied"),
-    "contacts_changed": _("contacts changed"),
-    "import_create": _("created by import"),
-    "import_update": _("updated by import"),
-    "import_contacts": _("contacts imported"),
-    "suspend": _("suspended"),
-    "reactivate": _("reactivated"),
-    "terminate": _("terminated"),
     "start": _("started"),
     "succeed": _("finished"),
     "fail": _("failed"),
@@ -167,6 +167,8 @@ class AuditEvent(models.Model):
     from_state = models.CharField(_("from"), max_length=30, blank=True)
     to_state = models.CharField(_("to"), max_length=30, blank=True)
     reason = models.TextField(_("reason"), blank=True)
+    # A system's reason (texts.text_store), translated for each reader; `reason` is a person's.
+    reason_text = models.JSONField(_("reason"), default=dict, blank=True)
     changes = models.JSONField(_("changed fields"), default=dict, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
@@ -187,6 +189,12 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are append-only")
+
+    @property
+    def reason_display(self):
+        from ssa_ops.texts import text_render
+
+        return text_render(self.reason_text) or self.reason
 
     @property
     def action_label(self):
@@ -280,6 +288,19 @@ class Attachment(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    class RenditionStatus(models.TextChoices):
+        NONE = "none", _("not needed")  # a browser shows the file as it is (PDF, JPEG, PNG)
+        PENDING = "pending", _("being prepared")
+        READY = "ready", _("ready")
+        FAILED = "failed", _("could not be made")
+
+    # The browser-viewable copy of a HEIC, TIFF or OFD, made by a task after upload.
+    rendition_status = models.CharField(
+        _("preview"), max_length=10, choices=RenditionStatus.choices, default=RenditionStatus.NONE
+    )
+    rendition_error = models.CharField(max_length=50, blank=True)  # why it failed, as a code
+    rendition_text = models.JSONField(default=list, blank=True)  # an OFD's text, page by page
+
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
@@ -288,6 +309,31 @@ class Attachment(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class AttachmentRendition(models.Model):
+    """A browser-viewable image of one page of an attachment: a HEIC photo as JPEG, a TIFF
+    page, an OFD's first page."""
+
+    attachment = models.ForeignKey(Attachment, on_delete=models.CASCADE, related_name="renditions")
+    page = models.PositiveIntegerField(_("page"))
+    file = models.FileField(storage=private_storage, upload_to="renditions/", max_length=200)
+    mime_type = models.CharField(max_length=50)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["attachment", "page"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attachment", "page"], name="attachment_rendition_page_unique"
+            )
+        ]
+        verbose_name = _("attachment preview")
+        verbose_name_plural = _("attachment previews")
+
+    def __str__(self):
+        return f"{self.attachment} p.{self.page}"
 
 
 class OutboundEmail(ConcurrentTransitionMixin, models.Model):
@@ -324,6 +370,13 @@ class OutboundEmail(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return self.subject
 
+    @property
+    def template_label(self) -> str:
+        """What kind of email this is, in the reader's language."""
+        from ssa_ops.notifications import EMAIL_TEMPLATE_LABELS
+
+        return str(EMAIL_TEMPLATE_LABELS.get(self.template, self.template))
+
     @transition(status, source=[Status.QUEUED, Status.FAILED], target=Status.SENT)
     def mark_sent(self, *, at):
         self.sent_at = at
@@ -359,7 +412,8 @@ class BackgroundJob(ConcurrentTransitionMixin, models.Model):
     status = FSMField(_("status"), choices=Status.choices, default=Status.QUEUED, protected=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
-    message = models.CharField(_("message"), max_length=255, blank=True)
+    # texts.text_store(...): rendered in the reader's language (see message_display)
+    message = models.JSONField(_("message"), default=dict, blank=True)
     input_file = models.FileField(storage=private_storage, upload_to="jobs/in/", blank=True)
     input_name = models.CharField(max_length=255, blank=True)
     result_file = models.FileField(storage=private_storage, upload_to="jobs/out/", blank=True)
@@ -397,16 +451,22 @@ class BackgroundJob(ConcurrentTransitionMixin, models.Model):
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
+    @property
+    def message_display(self) -> str:
+        from ssa_ops.texts import text_render
+
+        return text_render(self.message)
+
     @transition(status, source=Status.QUEUED, target=Status.RUNNING)
     def start(self, *, at):
         self.started_at = at
 
     @transition(status, source=Status.RUNNING, target=Status.SUCCEEDED)
-    def succeed(self, *, at, message=""):
+    def succeed(self, *, at, message=None):
         self.finished_at = at
-        self.message = message[:255]
+        self.message = message or {}
 
     @transition(status, source=[Status.QUEUED, Status.RUNNING], target=Status.FAILED)
-    def fail(self, *, at, message=""):
+    def fail(self, *, at, message=None):
         self.finished_at = at
-        self.message = message[:255]
+        self.message = message or {}

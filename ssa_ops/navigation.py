@@ -1,22 +1,44 @@
-"""The navigation a user sees, decided by its role's permissions."""
+"""The navigation a user sees: entries that apps register at ready(), shown by permission."""
+
+from dataclasses import dataclass, field
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ssa_ops.roles import Role
 
-# (label, url name, permission needed or None, roles that see it or None for all)
-_ITEMS = [
-    (_("Home"), "home", None, None),
-    (_("Dealers"), "dealers:list", "dealers.view_dealer", None),
-    (_("Contacts"), "dealers:contacts", "dealers.view_all_dealers", None),
-    (_("Change queue"), "dealers:change-queue", "dealers.decide_dealerchangerequest", None),
-    (_("Change requests"), "dealers:change-list", "dealers.view_dealerchangerequest", None),
-    (_("Imports & exports"), "jobs", "dealers.export_dealers", None),
-    (_("Jobs"), "jobs", "ssa_ops.view_all_jobs", None),
-    (_("Outbox"), "outbox", "ssa_ops.view_outboundemail", None),
-    (_("API"), "swagger-ui", None, [r for r in Role if r not in (Role.DEALER, Role.VENDOR)]),
-]
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str | None = None
+    roles: tuple[str, ...] | None = None  # None: every role
+    order: int = 100
+    # a different label for some roles, e.g. "My dealer" for a dealer's user
+    label_for_role: dict = field(default_factory=dict)
+
+
+_ITEMS: list[NavItem] = []
+
+
+def navigation_register(*items: NavItem) -> None:
+    for item in items:
+        if item not in _ITEMS:
+            _ITEMS.append(item)
+
+
+navigation_register(
+    NavItem(_("Home"), "home", order=0),
+    NavItem(_("Jobs"), "jobs", "ssa_ops.view_all_jobs", order=900),
+    NavItem(_("Outbox"), "outbox", "ssa_ops.view_outboundemail", order=910),
+    NavItem(
+        _("API"),
+        "swagger-ui",
+        roles=tuple(r for r in Role if r not in (Role.DEALER, Role.VENDOR)),
+        order=990,
+    ),
+)
 
 
 def navigation(request):
@@ -24,18 +46,16 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     items, seen = [], set()
-    for label, url_name, permission, roles in _ITEMS:
-        if url_name in seen:
+    for item in sorted(_ITEMS, key=lambda item: item.order):
+        if item.url_name in seen:
             continue
-        if permission and not user.has_perm(permission):
+        if item.permission and not user.has_perm(item.permission):
             continue
-        if roles is not None and user.role not in roles:
+        if item.roles is not None and user.role not in item.roles:
             continue
-        if user.role == Role.DEALER and url_name == "dealers:list":
-            label = _("My dealer")
-        url = reverse(url_name)
-        seen.add(url_name)
-        items.append({"label": label, "url": url, "active": False})
+        seen.add(item.url_name)
+        label = item.label_for_role.get(user.role, item.label)
+        items.append({"label": label, "url": reverse(item.url_name), "active": False})
     # The item whose address is the longest prefix of this page is the one that is active.
     matches = [
         item

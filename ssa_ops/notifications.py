@@ -6,20 +6,35 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.db.models import F
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from ssa_ops.models import OutboundEmail
 from ssa_ops.workflow import lock_for_update, transition_perform
 
 logger = logging.getLogger(__name__)
 
+# template -> what the outbox calls that kind of email; apps add theirs at ready()
+EMAIL_TEMPLATE_LABELS: dict[str, str] = {"password_reset": _("Password reset")}
+
+
+def email_templates_register(labels: dict) -> None:
+    EMAIL_TEMPLATE_LABELS.update(labels)
+
+
+def _render_plain(name, context):
+    # A subject or a text part is not HTML: "<" stays "<" (only the HTML part is escaped).
+    return get_template(name).template.render(Context(context, autoescape=False))
+
 
 def _render(template, context, language):
     context = {"site_url": settings.SITE_URL, **context}
     with translation.override(language):
-        subject = render_to_string(f"emails/{template}.subject.txt", context)
-        text = render_to_string(f"emails/{template}.txt", context)
+        subject = _render_plain(f"emails/{template}.subject.txt", context)
+        text = _render_plain(f"emails/{template}.txt", context)
         html = render_to_string(f"emails/{template}.html", context)
     return " ".join(subject.split()), text, html
 
@@ -79,7 +94,8 @@ def outbound_email_send(*, email_id) -> OutboundEmail:
         )
         if email.body_html:
             message.attach_alternative(email.body_html, "text/html")
-        email.attempts += 1
+        OutboundEmail.objects.filter(pk=email.pk).update(attempts=F("attempts") + 1)
+        email.refresh_from_db(fields=["attempts"])
         try:
             message.send()
         except Exception as error:  # any transport failure is recorded, not raised
@@ -88,14 +104,7 @@ def outbound_email_send(*, email_id) -> OutboundEmail:
             transition, kwargs = "mark_failed", {"error": reason}
         else:
             reason, transition, kwargs = "", "mark_sent", {"at": timezone.now()}
-        transition_perform(
-            instance=email,
-            transition=transition,
-            actor=None,
-            reason=reason,
-            update_fields=["attempts", "last_error", "sent_at"],
-            **kwargs,
-        )
+        transition_perform(getattr(email, transition), actor=None, reason=reason, params=kwargs)
     return email
 
 
@@ -103,9 +112,8 @@ def outbound_email_resend(*, email_id, actor) -> OutboundEmail:
     """Put a failed email back in the queue (an ops decision) and send it again."""
     with transaction.atomic():
         email = lock_for_update(OutboundEmail.objects.all(), email_id)
-        transition_perform(instance=email, transition="requeue", actor=actor, reason="resend")
-        email.attempts = 0
-        email.save(update_fields=["attempts"])
+        transition_perform(email.requeue, actor=actor)
+        OutboundEmail.objects.filter(pk=email.pk).update(attempts=0)
         from ssa_ops.tasks import send_outbound_email
 
         transaction.on_commit(lambda: send_outbound_email.delay(email.pk))

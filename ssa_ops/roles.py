@@ -1,4 +1,8 @@
-"""Roles are groups with permissions; a user's role decides its navigation and dashboard."""
+"""Roles are groups with permissions; a user's role decides its navigation and dashboard.
+
+The kit names the roles and its own permissions; each app adds the permissions its roles need
+with `role_permissions_register` at ready().
+"""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -15,55 +19,33 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
-_OPS = [
-    "dealers.view_region",
-    "dealers.view_dealer",
-    "dealers.view_all_dealers",
-    "dealers.export_dealers",
-    "dealers.view_dealercontact",
-    "dealers.add_dealerchangerequest",
-    "dealers.change_dealerchangerequest",
-    "dealers.view_dealerchangerequest",
-    "dealers.decide_dealerchangerequest",
-    "ssa_ops.view_outboundemail",
-    "ssa_ops.view_vendorcompany",
-]
-_OPS_LEAD = _OPS + [
-    "dealers.import_dealers",
-    "ssa_ops.resend_outboundemail",
-    "ssa_ops.view_all_jobs",
-]
+ROLE_PERMISSIONS: dict[str, list[str]] = {role: [] for role in Role}
 
-ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.OPS: _OPS,
-    Role.OPS_LEAD: _OPS_LEAD,
-    Role.REGION_MANAGER: [
-        "dealers.view_region",
-        "dealers.view_dealer",
-        "dealers.export_dealers",
-        "dealers.view_dealercontact",
-        "dealers.view_dealerchangerequest",
-    ],
-    Role.QC: [
-        "dealers.view_region",
-        "dealers.view_dealer",
-        "dealers.view_all_dealers",
-        "dealers.view_dealercontact",
-    ],
-    Role.DEALER: [
-        "dealers.view_dealer",
-        "dealers.view_dealercontact",
-        "dealers.add_dealerchangerequest",
-        "dealers.change_dealerchangerequest",
-        "dealers.view_dealerchangerequest",
-    ],
-    Role.VENDOR: ["ssa_ops.view_vendorcompany"],
-    Role.IT: [
-        "dealers.view_region",
-        "dealers.view_dealer",
-        "dealers.view_all_dealers",
-        "ssa_ops.view_outboundemail",
-        "ssa_ops.view_all_jobs",
-    ],
-    Role.ADMIN: _OPS_LEAD + ["ssa_ops.view_auditevent"],
-}
+
+def role_permissions_register(permissions_by_role: dict[str, list[str]]) -> None:
+    for role, permissions in permissions_by_role.items():
+        for permission in permissions:
+            if permission not in ROLE_PERMISSIONS[role]:
+                ROLE_PERMISSIONS[role].append(permission)
+
+
+role_permissions_register(
+    {
+        Role.OPS: ["ssa_ops.view_outboundemail", "ssa_ops.view_vendorcompany"],
+        Role.OPS_LEAD: [
+            "ssa_ops.view_outboundemail",
+            "ssa_ops.view_vendorcompany",
+            "ssa_ops.resend_outboundemail",
+            "ssa_ops.view_all_jobs",
+        ],
+        Role.VENDOR: ["ssa_ops.view_vendorcompany"],
+        Role.IT: ["ssa_ops.view_outboundemail", "ssa_ops.view_all_jobs"],
+        Role.ADMIN: [
+            "ssa_ops.view_outboundemail",
+            "ssa_ops.view_vendorcompany",
+            "ssa_ops.resend_outboundemail",
+            "ssa_ops.view_all_jobs",
+            "ssa_ops.view_auditevent",
+        ],
+    }
+)

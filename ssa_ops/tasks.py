@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from ssa_ops.accounts import password_reset_email_send
 from ssa_ops.jobs import job_run, jobs_fail_stale
 from ssa_ops.models import OutboundEmail
 from ssa_ops.notifications import outbound_email_send
@@ -24,3 +25,17 @@ def run_background_job(job_id):
 @shared_task
 def fail_stale_background_jobs():
     return jobs_fail_stale()
+
+
+@shared_task
+def send_password_reset(email, domain, use_https):
+    return password_reset_email_send(email=email, domain=domain, use_https=use_https)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def render_attachment(attachment_id):
+    """Make the browser-viewable copy of a HEIC, TIFF or OFD upload; idempotent."""
+    from ssa_ops.renditions import attachment_render
+
+    attachment = attachment_render(attachment_id=attachment_id)
+    return attachment.rendition_status if attachment else None

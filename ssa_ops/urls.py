@@ -8,7 +8,7 @@ from ssa_ops import api, views
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
@@ -22,7 +22,7 @@ auth_patterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -35,6 +35,7 @@ auth_patterns = [
 api_patterns = [
     path("auth/token/", api.TokenObtainApi.as_view(), name="api-token"),
     path("jobs/<int:job_id>/", api.JobDetailApi.as_view(), name="api-job-detail"),
+    path("jobs/<int:job_id>/result/", api.JobResultApi.as_view(), name="api-job-result"),
     path("dealers/", include("dealers.api_urls")),
 ]
 
@@ -49,6 +50,11 @@ urlpatterns = [
     path(
         "attachments/<uuid:attachment_id>/", views.attachment_download, name="attachment-download"
     ),
+    path(
+        "attachments/<uuid:attachment_id>/pages/<int:page>/",
+        views.attachment_rendition,
+        name="attachment-rendition",
+    ),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:email_id>/resend/", views.outbox_resend, name="outbox-resend"),
     path("dealers/", include("dealers.urls")),
@@ -57,3 +63,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+handler400 = "ssa_ops.api.bad_request"
+handler403 = "ssa_ops.api.permission_denied"
+handler404 = "ssa_ops.api.page_not_found"
+handler500 = "ssa_ops.api.server_error"

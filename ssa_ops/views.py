@@ -1,12 +1,15 @@
+import io
 import logging
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -14,45 +17,37 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from dealers import selectors as dealer_selectors
-from ssa_ops.attachments import attachment_get_for_user
+from ssa_ops.accounts import password_reset_request, user_password_set
+from ssa_ops.attachments import (
+    BROWSER_KINDS,
+    attachment_download_name,
+    attachment_get_for_user,
+    attachment_kind,
+)
+from ssa_ops.dashboard import dashboard_panels
 from ssa_ops.errors import ApplicationError
 from ssa_ops.forms import OutboxPasswordResetForm
-from ssa_ops.jobs import job_get, job_list
+from ssa_ops.jobs import (
+    job_error_rows,
+    job_get,
+    job_list,
+    job_result_content,
+    job_summary_rows,
+)
 from ssa_ops.models import OutboundEmail
 from ssa_ops.notifications import outbound_email_resend
 from ssa_ops.roles import Role
-from ssa_ops.selectors import outbound_email_list
+from ssa_ops.selectors import OUTBOX_SORTING, email_template_choices, outbound_email_list
 
 logger = logging.getLogger(__name__)
 
 
 def home(request):
-    """The dashboard for the user's role."""
+    """The dashboard for the user's role: the panels apps registered, then the user's jobs."""
     user = request.user
-    context = {"role": user.role}
-    if user.has_perm("dealers.view_dealer"):
-        by_region = dealer_selectors.dealer_counts_by_region(user=user)
-        peak = max((row["total"] for row in by_region), default=0) or 1
-        for row in by_region:
-            row["width"] = round(row["total"] * 100 / peak)
-        context["by_region"] = by_region
-        context["dealer_total"] = sum(row["total"] for row in by_region)
-        context["dealer_active"] = sum(row["active"] for row in by_region)
-        context["dealer_suspended"] = sum(row["suspended"] for row in by_region)
-    if user.role == Role.DEALER and user.dealer_id:
-        context["dealer"] = user.dealer
-    if user.has_perm("dealers.view_dealerchangerequest"):
-        if user.role != Role.DEALER:  # a dealer's own requests are listed below instead
-            queue = dealer_selectors.change_request_queue(user=user)
-            context["queue"], context["queue_count"] = queue[:8], queue.count()
-        context["my_requests"] = dealer_selectors.change_request_list(user=user).filter(
-            created_by=user
-        )[:5]
+    context = {"role": user.role, "panels": dashboard_panels(user)}
     if user.has_perm("ssa_ops.view_outboundemail"):
-        context["emails_failed"] = OutboundEmail.objects.filter(
-            status=OutboundEmail.Status.FAILED
-        ).count()
+        context["emails_failed"] = outbound_email_list(status=OutboundEmail.Status.FAILED).count()
     if user.role == Role.VENDOR:
         context["vendor"] = user.vendor
     context["jobs"] = job_list(user=user)[:5]
@@ -93,8 +88,11 @@ def job_index(request):
 
 
 def job_detail(request, job_id):
+    job = job_get(user=request.user, job_id=job_id)
     return render(
-        request, "ssa_ops/job_detail.html", {"job": job_get(user=request.user, job_id=job_id)}
+        request,
+        "ssa_ops/job_detail.html",
+        {"job": job, "summary_rows": job_summary_rows(job), "error_rows": job_error_rows(job)},
     )
 
 
@@ -103,16 +101,16 @@ def job_download(request, job_id):
     if not job.result_file:
         messages.error(request, _("This job has no file to download."))
         return redirect("job-detail", job_id=job.pk)
-    return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=job.result_name)
+    return FileResponse(
+        io.BytesIO(job_result_content(job)), as_attachment=True, filename=job.result_name
+    )
 
 
-def attachment_download(request, attachment_id):
-    attachment = attachment_get_for_user(user=request.user, attachment_id=attachment_id)
+def _private_file_response(file, *, filename, content_type, inline):
+    # The type is the one detected at upload and browsers may not guess another (nosniff);
+    # nothing served here may run script or load anything.
     response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=request.GET.get("inline") != "1",
-        filename=attachment.original_name,
-        content_type=attachment.mime_type,
+        file, as_attachment=not inline, filename=filename, content_type=content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = (
@@ -121,14 +119,54 @@ def attachment_download(request, attachment_id):
     return response
 
 
+def attachment_download(request, attachment_id):
+    """The original file, named and typed by what it is (a PDF named licence.html downloads
+    as licence.pdf). Only PDF, JPEG and PNG open in the browser (?inline=1)."""
+    attachment = attachment_get_for_user(user=request.user, attachment_id=attachment_id)
+    return _private_file_response(
+        attachment.file.open("rb"),
+        filename=attachment_download_name(attachment),
+        content_type=attachment.mime_type,
+        inline=request.GET.get("inline") == "1" and attachment_kind(attachment) in BROWSER_KINDS,
+    )
+
+
+def attachment_rendition(request, attachment_id, page):
+    """A page of an attachment's browser-viewable copy (HEIC, TIFF, OFD), shown inline, to
+    whoever may see the original."""
+    attachment = attachment_get_for_user(user=request.user, attachment_id=attachment_id)
+    rendition = attachment.renditions.filter(page=page).first()
+    if rendition is None:
+        raise Http404
+    stem = attachment_download_name(attachment).rsplit(".", 1)[0]
+    extension = "png" if rendition.mime_type == "image/png" else "jpg"
+    return _private_file_response(
+        rendition.file.open("rb"),
+        filename=f"{stem}-{page}.{extension}",
+        content_type=rendition.mime_type,
+        inline=True,
+    )
+
+
 @permission_required("ssa_ops.view_outboundemail", raise_exception=True)
 def outbox(request):
-    status = request.GET.get("status", "")
-    page = Paginator(outbound_email_list(status=status), 50).get_page(request.GET.get("page"))
+    filters = {
+        "status": request.GET.get("status", ""),
+        "template": request.GET.get("template", ""),
+        "query": request.GET.get("q", "").strip()[:100],
+    }
+    emails, sort = OUTBOX_SORTING.apply(outbound_email_list(**filters), request.GET.get("sort", ""))
+    page = Paginator(emails, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "ssa_ops/outbox.html",
-        {"page": page, "status": status, "statuses": OutboundEmail.Status.choices},
+        {
+            "page": page,
+            **filters,
+            "sort": sort,
+            "statuses": OutboundEmail.Status.choices,
+            "templates": email_template_choices(),
+        },
     )
 
 
@@ -156,8 +194,45 @@ def language_switch(request):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Always the same answer, in the same time: the link (if any) is sent by a task."""
+
     form_class = OutboxPasswordResetForm
     success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        password_reset_request(
+            email=form.cleaned_data["email"],
+            client_address=get_client_ip_address(self.request),
+            domain=self.request.get_host(),
+            use_https=self.request.is_secure(),
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """A reset password ends the user's API token and every other session."""
+
+    def form_valid(self, form):
+        user_password_set(
+            user=form.user,
+            password=form.cleaned_data["new_password1"],
+            keep_session_key=self.request.session.session_key,
+        )
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """A changed password ends the user's API token and other sessions; this one stays."""
+
+    def form_valid(self, form):
+        user_password_set(
+            user=form.user,
+            password=form.cleaned_data["new_password1"],
+            keep_session_key=self.request.session.session_key,
+        )
+        update_session_auth_hash(self.request, form.user)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 def lockout_response(request, original_response=None, credentials=None, *args, **kwargs):

@@ -1,46 +1,305 @@
-"""The one shape of a state change: lock the row, check, transition, save, audit."""
+"""The workflow kit: a transition is declared once, on the model, and everything else follows.
 
-from django.db import transaction
+    @transition(
+        status, source=Status.SUBMITTED, target=Status.APPROVED,
+        permission=Allowed("claims.decide_claim", four_eyes("created_by")),
+        conditions=[dealer_is_open],
+        custom=action(_("Approve"), verb=_("approved"), reason=REASON_OPTIONAL),
+    )
+    def approve(self, *, by, at): ...
+
+From that declaration the kit derives who may press the button (django-fsm's available user
+transitions), why it is refused (403 without permission, 409 when not possible now, with the
+condition's own message), whether a reason is needed, the audit label, one API endpoint per
+transition (`workflow_api_urls`) and the HTML action (`workflow_html_urls`). Every state change
+runs the same way: lock the row, check, transition, save every changed field, audit.
+"""
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.http import Http404
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed
+from django.utils.translation import gettext_lazy
+from django_fsm import FSMFieldMixin
 
-from ssa_ops.audit import audit_record
-from ssa_ops.errors import TransitionNotAllowed
+from ssa_ops.audit import audit_labels_register, audit_record
+from ssa_ops.errors import ApplicationError, PermissionRefused, TransitionNotAllowed
+
+REASON_NONE, REASON_OPTIONAL, REASON_REQUIRED = "none", "optional", "required"
+
+
+def _snapshot(instance) -> dict:
+    values = {}
+    for f in instance._meta.concrete_fields:
+        value = getattr(instance, f.attname)
+        values[f.attname] = value.name if isinstance(f, models.FileField) else copy.deepcopy(value)
+    return values
 
 
 def lock_for_update(queryset, pk):
-    """The row, locked until the surrounding transaction ends (no-op on SQLite)."""
-    return queryset.select_for_update(of=("self",)).get(pk=pk)
+    """The row, locked until the surrounding transaction ends (no-op on SQLite). Remembers the
+    values it was read with, so that transition_perform saves whatever changed since."""
+    instance = queryset.select_for_update(of=("self",)).get(pk=pk)
+    instance._workflow_loaded = _snapshot(instance)
+    return instance
+
+
+# Declaring transitions ---------------------------------------------------------------------
+
+
+def action(label, *, verb, reason=REASON_NONE, confirm="", style="primary") -> dict:
+    """What people see of a transition: the button's label, the audit verb (past tense),
+    whether a reason is asked for, and an optional confirmation question. Goes in `custom=`."""
+    return {"label": label, "verb": verb, "reason": reason, "confirm": confirm, "style": style}
+
+
+def condition(*, message, code="not_possible_now"):
+    """Give an instance condition the sentence a refused user reads (a 409 when unmet)."""
+
+    def decorate(func):
+        func.refusal = (message, code)
+        return func
+
+    return decorate
+
+
+def four_eyes(field_name: str):
+    """A user rule: whoever is named in `field_name` (e.g. who filed it) may not decide it."""
+
+    def rule(instance, user):
+        if getattr(instance, f"{field_name}_id", None) == user.pk:
+            return PermissionRefused(
+                _("You filed this; another colleague must decide it."), code="own_request"
+            )
+        return None
+
+    rule.rule_name = "four_eyes"
+    return rule
+
+
+class Allowed:
+    """django-fsm `permission=`: the user holds `codename` and passes every user rule."""
+
+    def __init__(self, codename: str, *rules: Callable):
+        self.codename = codename
+        self.rules = rules
+
+    def __call__(self, instance, user) -> bool:
+        return self.refusal(instance, user) is None
+
+    def refusal(self, instance, user) -> ApplicationError | None:
+        if not (user and user.is_authenticated and user.has_perm(self.codename)):
+            return PermissionRefused(_("You may not do this."), code="permission_denied")
+        for rule in self.rules:
+            problem = rule(instance, user)
+            if problem is not None:
+                return problem
+        return None
+
+
+def _state_field(model) -> FSMFieldMixin:
+    return next(f for f in model._meta.fields if isinstance(f, FSMFieldMixin))
+
+
+def transitions_declared(model) -> dict[str, object]:
+    """name -> one django-fsm Transition of each transition that carries an `action()`."""
+    found = {}
+    for item in _state_field(model).get_all_transitions(model):
+        if item.custom.get("label") and item.name not in found:
+            found[item.name] = item
+    return found
+
+
+def transition_meta(model, name) -> dict:
+    declared = transitions_declared(model).get(name)
+    if declared is None:
+        raise Http404
+    return declared.custom
+
+
+def _transition_for_state(instance, name):
+    meta = getattr(type(instance), name)._django_fsm
+    return meta.get_transition(_state_field(type(instance)).get_state(instance))
+
+
+def transition_check(instance, name: str, user) -> None:
+    """Raise why `user` may not run transition `name` on `instance` now: PermissionRefused
+    (403) without the permission, TransitionNotAllowed (409) in the wrong state or when a
+    condition fails, PermissionRefused for a user rule such as four eyes."""
+    declared = transitions_declared(type(instance)).get(name)
+    if declared is None:
+        raise Http404
+    permission = declared.permission
+    if isinstance(permission, Allowed) and user is not None:
+        if not (user.is_authenticated and user.has_perm(permission.codename)):
+            raise PermissionRefused(_("You may not do this."), code="permission_denied")
+    current = _transition_for_state(instance, name)
+    if current is None:
+        raise TransitionNotAllowed(
+            _("Not possible now: this record is %(state)s.") % {"state": _state_label(instance)},
+            extra={"status": _state_field(type(instance)).get_state(instance)},
+        )
+    for check in current.conditions:
+        if not check(instance):
+            message, code = getattr(check, "refusal", (_("Not possible now."), "not_possible_now"))
+            raise TransitionNotAllowed(str(message), code=code)
+    if user is not None:
+        if isinstance(current.permission, Allowed):
+            problem = current.permission.refusal(instance, user)
+            if problem is not None:
+                raise problem
+        elif not current.has_perm(instance, user):
+            raise PermissionRefused(_("You may not do this."), code="permission_denied")
+
+
+def _state_label(instance) -> str:
+    state_field = _state_field(type(instance))
+    value = state_field.get_state(instance)
+    return str(dict(state_field.flatchoices).get(value, value))
+
+
+def reason_clean(model, name, reason) -> str:
+    """The reason a transition carries, required where its declaration says so."""
+    reason = (reason or "").strip()
+    if transition_meta(model, name).get("reason") == REASON_REQUIRED and not reason:
+        raise ValidationError({"reason": _("Give a reason.")})
+    return reason
+
+
+# Running transitions -----------------------------------------------------------------------
 
 
 def transition_perform(
-    *, instance, transition, actor, reason="", changes=None, update_fields=(), **kwargs
+    bound_transition, *, actor, reason="", reason_text=None, changes=None, params=None
 ):
-    """Run one django-fsm transition on a locked instance and record it in the audit log.
+    """Run one django-fsm transition on a locked instance, save every field it changed and
+    record it in the audit log. `params` go to the transition; the rest is the audit's.
 
     Must run inside transaction.atomic() on a row obtained through lock_for_update().
     """
     assert transaction.get_connection().in_atomic_block, "transitions run inside a transaction"
-    method = getattr(instance, transition)
-    from_state = instance.status
-    if not can_proceed(method):
+    instance = bound_transition.__self__
+    name = bound_transition.__name__
+    from_state = _state_field(type(instance)).get_state(instance)
+    if _transition_for_state(instance, name) is None:
         raise TransitionNotAllowed(
-            _("Not possible now: this record is already %(state)s.")
-            % {"state": instance.get_status_display()},
+            _("Not possible now: this record is %(state)s.") % {"state": _state_label(instance)},
             extra={"status": from_state},
         )
-    method(**kwargs)
-    fields = {"status", *update_fields}
-    if any(field.name == "updated_at" for field in instance._meta.fields):
-        fields.add("updated_at")
-    instance.save(update_fields=sorted(fields))
+    before = getattr(instance, "_workflow_loaded", None) or _snapshot(instance)
+    bound_transition(**(params or {}))
+    after = _snapshot(instance)
+    changed = [
+        f.name for f in instance._meta.concrete_fields if before[f.attname] != after[f.attname]
+    ]
+    if any(f.name == "updated_at" for f in instance._meta.concrete_fields):
+        changed.append("updated_at")
+    instance.save(update_fields=sorted(set(changed)))
+    instance._workflow_loaded = _snapshot(instance)
     audit_record(
         actor=actor,
         obj=instance,
-        action=transition,
+        action=name,
         from_state=from_state,
-        to_state=instance.status,
+        to_state=_state_field(type(instance)).get_state(instance),
         reason=reason,
+        reason_text=reason_text,
         changes=changes,
     )
     return instance
+
+
+def transition_run(*, queryset, pk, name, actor, reason="", params=None, changes=None):
+    """Lock, check (permission, state, conditions, user rules), transition, save, audit."""
+    with transaction.atomic():
+        instance = lock_for_update(queryset, pk)
+        transition_check(instance, name, actor)
+        reason = reason_clean(type(instance), name, reason)
+        transition_perform(
+            getattr(instance, name), actor=actor, reason=reason, params=params, changes=changes
+        )
+    return instance
+
+
+def actions_for(instance, user) -> list[dict]:
+    """The transitions `user` may press on `instance` now, each with its declaration."""
+    state_field = _state_field(type(instance))
+    declared = transitions_declared(type(instance))
+    available = getattr(instance, f"get_available_user_{state_field.name}_transitions")(user)
+    return [
+        {"name": item.name, **item.custom}
+        for item in available
+        if item.name in declared and item.custom.get("label")
+    ]
+
+
+# Registering workflows ---------------------------------------------------------------------
+
+
+@dataclass
+class Workflow:
+    """One workflow's wiring: its model, who sees which records (a selector taking `user`),
+    the service that runs each transition (called as `service(actor=, pk=, reason=)`), the
+    serializer the API answers with, and the HTML detail page's URL name."""
+
+    model: type[models.Model]
+    slug: str
+    visible_to: Callable
+    services: dict[str, Callable]
+    serializer: type | None = None
+    detail_url_name: str = ""
+    outcome_message: Callable | None = None
+    transitions: dict = field(default_factory=dict)
+
+    def service_for(self, name: str) -> Callable:
+        if name not in self.services:
+            raise Http404
+        return self.services[name]
+
+    def get_for_user(self, *, user, pk):
+        instance = self.visible_to(user=user).filter(pk=pk).first()
+        if instance is None:
+            raise Http404
+        return instance
+
+    def run(self, *, name, user, pk, reason=""):
+        """Run transition `name` through its service, for a record the user may see."""
+        instance = self.get_for_user(user=user, pk=pk)
+        meta = transition_meta(self.model, name)
+        kwargs = {"actor": user, "pk": instance.pk}
+        if meta.get("reason") != REASON_NONE:
+            kwargs["reason"] = reason
+        return self.service_for(name)(**kwargs)
+
+
+_WORKFLOWS: dict[type, Workflow] = {}
+
+
+def workflow_register(workflow: Workflow) -> Workflow:
+    declared = transitions_declared(workflow.model)
+    missing = set(declared) - set(workflow.services)
+    if missing:
+        raise ValueError(f"{workflow.model.__name__}: no service for {sorted(missing)}")
+    workflow.transitions = declared
+    audit_labels_register({name: item.custom["verb"] for name, item in declared.items()})
+    _WORKFLOWS[workflow.model] = workflow
+    return workflow
+
+
+def workflow_for(model) -> Workflow:
+    return _WORKFLOWS[model]
+
+
+def outcome_message(instance) -> str:
+    """What happened, in the resulting state's words."""
+    return _("%(record)s is now %(state)s.") % {"record": instance, "state": _state_label(instance)}
+
+
+REASON_LABELS = {
+    REASON_OPTIONAL: gettext_lazy("Reason (optional)"),
+    REASON_REQUIRED: gettext_lazy("Reason (required)"),
+}

@@ -11,20 +11,38 @@ def _isolated_media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery(request):
-    """Tasks run in-process unless a test is marked real_broker (then a real worker runs them)."""
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(request, settings):
+    """Tasks run in-process unless a test is marked real_broker (then a real worker runs them).
+    A task's or a job's unexpected error fails the test instead of being recorded quietly."""
+    settings.JOBS_RAISE_UNEXPECTED = True
     if request.node.get_closest_marker("real_broker"):
         yield
         return
-    previous = celery_app.conf.task_always_eager
+    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
     celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
     yield
-    celery_app.conf.task_always_eager = previous
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture(autouse=True)
 def _no_lockouts_between_tests(settings):
     settings.AXES_FAILURE_LIMIT = 5
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Counters kept in the cache (password-reset limits) start from zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def requires_row_locks():
@@ -49,3 +67,21 @@ def english():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def api_login(db):
+    """An API client signed in with a token from the token endpoint, as a user made with
+    make_user (password "demo")."""
+    from rest_framework.test import APIClient
+
+    def login(user):
+        client = APIClient()
+        response = client.post(
+            "/api/v1/auth/token/", {"username": user.username, "password": "demo"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        client.credentials(HTTP_AUTHORIZATION="Token " + response.json()["token"])
+        return client
+
+    return login

@@ -49,6 +49,8 @@ class Extraction:
     fields: dict[str, FieldReading] = field(default_factory=dict)
     amount_in_words: str | None = None
     title: str = ""
+    # Fields whose value differs between two sources of one document (e.g. OFD XML and page).
+    disagreements: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -145,10 +147,12 @@ LABEL_WORDS = (
     "税率",
     "税额",
 )
+# What may stand between a label and its value: a tab, colons, OCR's stray punctuation.
+SEPARATORS = r"[\t:：;；,，.。'\"“”‘’、]*"
 NAME_LABEL = r"(?<!项目)(?<!服务)(?<!劳务)(?:名\s*称|^称)(?!及)[:：]?"
 LABELS = {
-    "invoice_code": r"发票代码[:：]?",
-    "invoice_number": r"发票号码[:：]?|No[.:]?(?=\d{8})|N[o0º]\.?(?=\s?\d{8})",
+    "invoice_code": r"发?票代码[:：]?",
+    "invoice_number": r"发?票号码[:：]?|No[.:]?(?=\d{8})|N[o0º]\.?(?=\s?\d{8})",
     "issue_date": r"开票日期[:：]?",
     "vin": r"车辆识别代[号码](?:/车架号码?)?[:：]?|车架号码?[:：]?",
     "vehicle_model": r"厂牌型号[:：]?",
@@ -212,7 +216,7 @@ class _Finder:
                     stripped = rest.lstrip("\t")
                     rest_start += len(rest) - len(stripped)
                     rest = stripped.split("\t", 1)[0]
-                value = re.match(r"[\t:：]*(" + pattern + ")", rest)
+                value = re.match(SEPARATORS + "(" + pattern + ")", rest)
                 if value:
                     group = value.group(1)
                     start = rest_start + value.start(1)

@@ -27,7 +27,7 @@ def test_two_ops_deciding_at_once_exactly_one_wins(make_user, monkeypatch):
     change_request = services.change_request_create(
         actor=dealer_user, dealer=dealer_user.dealer, values={"address": "并发测试1号"}
     )
-    services.change_request_submit(actor=dealer_user, request_id=change_request.pk)
+    services.change_request_submit(actor=dealer_user, pk=change_request.pk)
     # each decision holds its lock a while, so both arrive while the other is inside
     record = workflow.audit_record
 
@@ -45,11 +45,11 @@ def test_two_ops_deciding_at_once_exactly_one_wins(make_user, monkeypatch):
         try:
             if act == "approve":
                 services.change_request_approve(
-                    actor=user, request_id=change_request.pk, reason="ok"
+                    actor=user, pk=change_request.pk, reason="ok"
                 )
             else:
                 services.change_request_reject(
-                    actor=user, request_id=change_request.pk, reason="no"
+                    actor=user, pk=change_request.pk, reason="no"
                 )
             outcomes[user.username] = "won"
         except TransitionNotAllowed as error:

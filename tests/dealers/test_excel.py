@@ -10,7 +10,7 @@ from dealers.excel import DealerImportSpec
 from dealers.models import Dealer, DealerContact
 from ssa_ops.audit import audit_events_for
 from ssa_ops.excel_import import cell_text, excel_import_run
-from ssa_ops.jobs import job_start
+from ssa_ops.jobs import job_error_rows, job_start
 from ssa_ops.models import AuditEvent, BackgroundJob
 from ssa_ops.roles import Role
 from tests.dealers.factories import (
@@ -155,7 +155,8 @@ def test_error_report_speaks_the_users_language(region, make_user):
     result = run(
         workbook([dealer_row("Z001", region="ZZ")]), make_user(Role.OPS_LEAD), language="zh-hans"
     )
-    assert [e.message for e in result.errors] == ["大区代码不存在。"]
+    with translation.override("zh-hans"):
+        assert [e.message_display for e in result.errors] == ["大区代码不存在。"]
     assert openpyxl.load_workbook(io.BytesIO(result.error_workbook)).sheetnames[0] == "错误"
 
 
@@ -245,11 +246,42 @@ def test_import_job_reports_errors_and_offers_the_error_workbook(
     job.refresh_from_db()
     assert job.status == BackgroundJob.Status.FAILED
     assert job.error_count == 1
-    assert job.errors == [
-        {"sheet": "Dealers", "row": 2, "column": "Region", "message": "Unknown region code."}
-    ]
+    with translation.override("en"):
+        assert job_error_rows(job) == [
+            {"sheet": "Dealers", "row": 2, "column": "Region", "message": "Unknown region code."}
+        ]
     assert job.result_file.name.endswith(".xlsx")
     assert not Dealer.objects.filter(code="F001").exists()
+
+
+def test_an_import_refused_for_an_english_user_reads_in_chinese_to_a_chinese_user(
+    region, make_user, client, django_capture_on_commit_callbacks
+):
+    # given: an import started by an English-speaking lead fails on a bad region
+    english_lead = make_user(Role.OPS_LEAD, language="en")
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        job = job_start(
+            kind="dealer_import",
+            actor=english_lead,
+            input_bytes=workbook([dealer_row("F002", region="XX")]),
+            input_name="dealers.xlsx",
+        )
+    # when: an admin whose language is Chinese opens the job and downloads its report
+    chinese_admin = make_user(Role.ADMIN, language="zh-hans")
+    client.force_login(chinese_admin)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    download = client.get(f"/jobs/{job.pk}/download/")
+    report = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
+    # then: the message, the error rows and the workbook speak Chinese
+    assert "发现 1 个问题" in page and "大区代码不存在。" in page
+    assert "Unknown region code." not in page
+    # (the uploaded sheet keeps the name it was uploaded with)
+    assert report.sheetnames == ["错误", "Dealers"]
+    assert [cell.value for cell in report["错误"][2]] == ["经销商", 2, "大区", "大区代码不存在。"]
+    assert report["Dealers"]["D2"].comment.text == "大区代码不存在。"
+    # and the English lead still reads it in English
+    client.force_login(english_lead)
+    assert "Unknown region code." in client.get(f"/jobs/{job.pk}/").content.decode()
 
 
 def test_cell_text_keeps_what_a_person_typed():
@@ -265,9 +297,16 @@ def test_the_downloaded_template_imports_once_filled_in(client, make_user, regio
     response = client.get("/dealers/import/template/")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["Dealers", "Contacts"]
-    book["Dealers"].append(dealer_row("T9001"))
-    book["Contacts"].append(["T9001", "finance", "钱会计", "13700001111", "", "yes"])
+    # the reader's language, each header with its field code, an example row, drop-downs
+    assert book.sheetnames == ["经销商", "联系人"]
+    dealers_sheet = book["经销商"]
+    assert dealers_sheet["A1"].value == "经销商代码 [code]"
+    assert dealers_sheet["A2"].value == "D0101"
+    status_lists = [v for v in dealers_sheet.data_validations.dataValidation if v.type == "list"]
+    assert status_lists and "active" in status_lists[0].formula1
+    book.active = 0
+    book["经销商"].append(dealer_row("T9001"))
+    book["联系人"].append(["T9001", "finance", "钱会计", "13700001111", "", "yes"])
     output = io.BytesIO()
     book.save(output)
     result = run(output.getvalue(), lead)

@@ -34,7 +34,7 @@ def file_request(user, dealer, values=None, contact_changes=(), submit=True, **k
         actor=user, dealer=dealer, values=values or {}, contact_changes=contact_changes, **kwargs
     )
     if submit:
-        services.change_request_submit(actor=user, request_id=change_request.pk)
+        services.change_request_submit(actor=user, pk=change_request.pk)
     change_request.refresh_from_db()
     return change_request
 
@@ -107,7 +107,7 @@ def test_approval_applies_the_change_and_logs_old_and_new_values(
     change_request = file_request(dealer_user, dealer, {"address": "深圳市南山区科技园8号"})
     # when ops approves (the apply task runs on commit)
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_approve(actor=ops, request_id=change_request.pk, reason="执照一致")
+        services.change_request_approve(actor=ops, pk=change_request.pk, reason="执照一致")
     # then the dealer has the new address and the request is applied
     change_request.refresh_from_db()
     dealer.refresh_from_db()
@@ -137,7 +137,7 @@ def test_status_change_goes_through_the_dealer_transition(
     dealer = dealer_user.dealer
     change_request = file_request(dealer_user, dealer, {"status": Dealer.Status.SUSPENDED})
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_approve(actor=ops, request_id=change_request.pk)
+        services.change_request_approve(actor=ops, pk=change_request.pk)
     dealer.refresh_from_db()
     assert dealer.status == Dealer.Status.SUSPENDED
     event = audit_events_for(dealer).get(action="suspend")
@@ -154,13 +154,15 @@ def test_a_terminated_dealer_cannot_be_proposed_active_again(
     dealer = dealer_user.dealer
     change_request = file_request(dealer_user, dealer, {"status": Dealer.Status.TERMINATED})
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_approve(actor=ops, request_id=change_request.pk)
+        services.change_request_approve(actor=ops, pk=change_request.pk)
     dealer.refresh_from_db()
-    with pytest.raises(ValidationError) as error:
+    requests_before = DealerChangeRequest.objects.count()
+    with pytest.raises(ApplicationError) as error:
         services.change_request_create(
             actor=ops, dealer=dealer, values={"status": Dealer.Status.ACTIVE}
         )
-    assert "status" in error.value.message_dict
+    assert error.value.code == "dealer_terminated"
+    assert DealerChangeRequest.objects.count() == requests_before
 
 
 def test_contact_changes_add_update_and_remove(
@@ -200,7 +202,7 @@ def test_contact_changes_add_update_and_remove(
     removal = next(c for c in change_request.contact_changes if c["action"] == "remove")
     assert removal["name"] == "李娜"  # named, so the request still reads well once it is gone
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_approve(actor=ops, request_id=change_request.pk)
+        services.change_request_approve(actor=ops, pk=change_request.pk)
     contacts = {c.name: c for c in dealer.contacts.all()}
     assert set(contacts) == {"张伟", "赵敏"}
     assert contacts["张伟"].phone == "021-66668888" and not contacts["张伟"].is_primary
@@ -243,11 +245,11 @@ def test_two_primary_contacts_are_refused(dealer_user):
 def test_reject_needs_a_reason_and_changes_nothing_without_one(dealer_user, ops):
     change_request = file_request(dealer_user, dealer_user.dealer, {"address": "新地址2号"})
     with pytest.raises(ValidationError):
-        services.change_request_reject(actor=ops, request_id=change_request.pk, reason="  ")
+        services.change_request_reject(actor=ops, pk=change_request.pk, reason="  ")
     change_request.refresh_from_db()
     assert change_request.status == DealerChangeRequest.Status.SUBMITTED
     assert not audit_events_for(change_request).filter(action="reject").exists()
-    services.change_request_reject(actor=ops, request_id=change_request.pk, reason="缺少营业执照")
+    services.change_request_reject(actor=ops, pk=change_request.pk, reason="缺少营业执照")
     change_request.refresh_from_db()
     assert (change_request.status, change_request.decision_reason) == ("rejected", "缺少营业执照")
     assert audit_events_for(change_request).get(action="reject").reason == "缺少营业执照"
@@ -257,9 +259,9 @@ def test_a_decided_request_cannot_be_decided_again(
     dealer_user, ops, lead, django_capture_on_commit_callbacks
 ):
     change_request = file_request(dealer_user, dealer_user.dealer, {"address": "新地址3号"})
-    services.change_request_reject(actor=ops, request_id=change_request.pk, reason="不符合")
+    services.change_request_reject(actor=ops, pk=change_request.pk, reason="不符合")
     with pytest.raises(TransitionNotAllowed) as error:
-        services.change_request_approve(actor=lead, request_id=change_request.pk)
+        services.change_request_approve(actor=lead, pk=change_request.pk)
     assert error.value.status_code == 409
     assert "Rejected" in error.value.message
     change_request.refresh_from_db()
@@ -271,7 +273,7 @@ def test_nobody_decides_their_own_request(ops):
     dealer = DealerFactory()
     change_request = file_request(ops, dealer, {"address": "新地址4号"})
     with pytest.raises(ApplicationError) as error:
-        services.change_request_approve(actor=ops, request_id=change_request.pk)
+        services.change_request_approve(actor=ops, pk=change_request.pk)
     assert error.value.code == "own_request"
     change_request.refresh_from_db()
     assert change_request.status == DealerChangeRequest.Status.SUBMITTED
@@ -286,9 +288,9 @@ def test_an_approved_request_that_no_longer_fits_stays_approved_with_the_reason(
     second = file_request(ops, dealer, {"status": Dealer.Status.TERMINATED})
     # when the termination is approved (and applied) first, then the suspension
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_approve(actor=lead, request_id=second.pk)
+        services.change_request_approve(actor=lead, pk=second.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_approve(actor=ops, request_id=first.pk)
+        services.change_request_approve(actor=ops, pk=first.pk)
     # then the suspension stays approved, not applied, with the reason shown
     first.refresh_from_db()
     assert first.status == DealerChangeRequest.Status.APPROVED
@@ -301,9 +303,9 @@ def test_an_approved_request_that_no_longer_fits_stays_approved_with_the_reason(
 def test_apply_twice_does_no_harm(dealer_user, ops, django_capture_on_commit_callbacks):
     change_request = file_request(dealer_user, dealer_user.dealer, {"address": "新地址5号"})
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_approve(actor=ops, request_id=change_request.pk)
+        services.change_request_approve(actor=ops, pk=change_request.pk)
     events_before = audit_events_for(dealer_user.dealer).count()
-    services.change_request_apply(actor=ops, request_id=change_request.pk)
+    services.change_request_apply(actor=ops, pk=change_request.pk)
     assert audit_events_for(dealer_user.dealer).count() == events_before
 
 
@@ -312,6 +314,6 @@ def test_draft_cannot_be_applied(dealer_user, ops):
         dealer_user, dealer_user.dealer, {"address": "新地址6号"}, submit=False
     )
     with pytest.raises(TransitionNotAllowed):
-        services.change_request_apply(actor=ops, request_id=change_request.pk)
+        services.change_request_apply(actor=ops, pk=change_request.pk)
     dealer_user.dealer.refresh_from_db()
     assert dealer_user.dealer.address != "新地址6号"

@@ -143,13 +143,17 @@ def test_ops_approves_in_the_browser_and_the_dealer_changes(
     change_request = services.change_request_create(
         actor=dealer_user, dealer=dealer_user.dealer, values={"address": "西安市雁塔区1号"}
     )
-    services.change_request_submit(actor=dealer_user, request_id=change_request.pk)
+    services.change_request_submit(actor=dealer_user, pk=change_request.pk)
     login(client, ops)
     assert change_request.number in client.get("/dealers/changes/queue/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"/dealers/changes/{change_request.pk}/approve/", {"reason": "ok"})
+        response = client.post(
+            f"/dealers/changes/{change_request.pk}/act/approve/", {"reason": "ok"}, follow=True
+        )
     dealer_user.dealer.refresh_from_db()
     assert dealer_user.dealer.address == "西安市雁塔区1号"
+    # what happened, in the resulting state's words
+    assert f"{change_request.number} 现为已生效" in response.content.decode()
     page = client.get(f"/dealers/{dealer_user.dealer.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     timeline = page.content.decode().split('id="timeline"')[1]
     # The timeline speaks the reader's language: action, field label and both values.
@@ -300,7 +304,7 @@ def test_region_manager_dashboard_lists_open_requests_of_its_regions_only(client
             actor=filer, dealer=filer.dealer, values={"address": f"{region.code} 新地址"}
         )
         requests[region.code] = services.change_request_submit(
-            actor=filer, request_id=change_request.pk
+            actor=filer, pk=change_request.pk
         )
     login(client, manager)
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()

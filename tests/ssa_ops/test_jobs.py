@@ -82,11 +82,9 @@ def _running_job(user, *, started_minutes_ago):
     with transaction.atomic():
         locked = lock_for_update(BackgroundJob.objects.all(), job.pk)
         transition_perform(
-            instance=locked,
-            transition="start",
+            locked.start,
             actor=None,
-            at=timezone.now() - timedelta(minutes=started_minutes_ago),
-            update_fields=["started_at"],
+            params={"at": timezone.now() - timedelta(minutes=started_minutes_ago)},
         )
     return job
 
@@ -103,7 +101,7 @@ def test_a_job_whose_worker_died_is_failed_by_the_sweep(make_user, settings, eng
     dead.refresh_from_db()
     alive.refresh_from_db()
     assert dead.status == BackgroundJob.Status.FAILED
-    assert "Start it again" in dead.message and dead.finished_at is not None
+    assert "Start it again" in dead.message_display and dead.finished_at is not None
     assert audit_events_for(dead).first().action == "fail"
     assert alive.status == BackgroundJob.Status.RUNNING
     # the beat task runs again harmlessly

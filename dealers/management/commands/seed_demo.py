@@ -203,7 +203,7 @@ class Command(BaseCommand):
             if dealer.status == Dealer.Status.ACTIVE:
                 for name in transitions:
                     locked = lock_for_update(Dealer.objects.all(), dealer.pk)
-                    transition_perform(instance=locked, transition=name, actor=None, reason="demo")
+                    transition_perform(getattr(locked, name), actor=None, reason="demo")
         return {dealer.code: dealer for dealer in Dealer.objects.all()}
 
     def _users(self, password, dealers, regions, vendor):
@@ -271,7 +271,7 @@ class Command(BaseCommand):
             note="新增财务联系人",
             documents=[_licence_scan()],
         )
-        services.change_request_submit(actor=dealer_user, request_id=submitted.pk)
+        services.change_request_submit(actor=dealer_user, pk=submitted.pk)
         # applied (approve applies it straight away)
         applied = services.change_request_create(
             actor=users["dealer2"],
@@ -279,15 +279,15 @@ class Command(BaseCommand):
             values={"address": d3.address.replace("号", "号A座")},
             note="门牌调整",
         )
-        services.change_request_submit(actor=users["dealer2"], request_id=applied.pk)
-        services.change_request_approve(actor=ops, request_id=applied.pk, reason="与营业执照一致")
+        services.change_request_submit(actor=users["dealer2"], pk=applied.pk)
+        services.change_request_approve(actor=ops, pk=applied.pk, reason="与营业执照一致")
         # rejected
         rejected = services.change_request_create(
             actor=dealer_user, dealer=d1, values={"legal_entity": "星驰控股有限公司"}
         )
-        services.change_request_submit(actor=dealer_user, request_id=rejected.pk)
+        services.change_request_submit(actor=dealer_user, pk=rejected.pk)
         services.change_request_reject(
-            actor=lead, request_id=rejected.pk, reason="缺少新营业执照，请补充后重新提交"
+            actor=lead, pk=rejected.pk, reason="缺少新营业执照，请补充后重新提交"
         )
         # approved but not applicable: its credit code was given to another dealer meanwhile
         d5, d7 = dealers["D0005"], dealers["D0007"]
@@ -297,12 +297,22 @@ class Command(BaseCommand):
             values={"credit_code": credit_code_generate(random.Random(7))},
             note="统一社会信用代码更正",
         )
-        services.change_request_submit(actor=ops, request_id=stuck.pk)
+        services.change_request_submit(actor=ops, pk=stuck.pk)
         taken = DealerChangeRequest.objects.get(pk=stuck.pk).proposed["credit_code"]
         other = services.change_request_create(actor=lead, dealer=d7, values={"credit_code": taken})
-        services.change_request_submit(actor=lead, request_id=other.pk)
-        services.change_request_approve(actor=ops, request_id=other.pk)
-        services.change_request_approve(actor=lead, request_id=stuck.pk, reason="核对无误")
+        services.change_request_submit(actor=lead, pk=other.pk)
+        services.change_request_approve(actor=ops, pk=other.pk)
+        services.change_request_approve(actor=lead, pk=stuck.pk, reason="核对无误")
+        # approved, could not be applied either, and given up with a reason
+        d9 = dealers["D0009"]
+        given_up = services.change_request_create(
+            actor=ops, dealer=d9, values={"credit_code": taken}, note="重复的信用代码"
+        )
+        services.change_request_submit(actor=ops, pk=given_up.pk)
+        services.change_request_approve(actor=lead, pk=given_up.pk)
+        services.change_request_cancel(
+            actor=lead, pk=given_up.pk, reason="信用代码已属于其他经销商，改为线下核实"
+        )
 
     def _failed_email(self, users):
         if OutboundEmail.objects.filter(status=OutboundEmail.Status.FAILED).exists():

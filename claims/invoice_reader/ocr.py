@@ -1,0 +1,139 @@
+"""OCR engines, each turning a page image into positioned tokens.
+
+Tesseract (`chi_sim`) runs as one thread per call (OMP_THREAD_LIMIT=1): parallelism comes
+from the worker processes. RapidOCR (PP-OCR models shipped in its wheel, run by onnxruntime
+on the CPU, one thread) is used when installed; nothing is downloaded at run time.
+"""
+
+import os
+import threading
+
+import numpy as np
+from PIL import Image
+
+from .extract import Page, Token
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+TESSERACT = "tesseract"
+RAPIDOCR = "rapidocr"
+TESSERACT_LANGUAGES = "chi_sim"
+TESSERACT_CONFIG = "--psm 11 --oem 1"
+TESSERACT_TIMEOUT = 120
+
+
+def tesseract_available() -> bool:
+    try:
+        import pytesseract
+
+        return TESSERACT_LANGUAGES in pytesseract.get_languages(config="")
+    except Exception:  # noqa: BLE001 - any failure means the engine is not there
+        return False
+
+
+def tesseract_page(image: Image.Image) -> Page:
+    """Tesseract words grouped into runs: words of one line closer than a character apart."""
+    import pytesseract
+
+    data = pytesseract.image_to_data(
+        image,
+        lang=TESSERACT_LANGUAGES,
+        config=TESSERACT_CONFIG,
+        output_type=pytesseract.Output.DICT,
+        timeout=TESSERACT_TIMEOUT,
+    )
+    words = []
+    for index, text in enumerate(data["text"]):
+        text = (text or "").strip()
+        confidence = float(data["conf"][index])
+        if not text or confidence < 0:
+            continue
+        key = (data["block_num"][index], data["par_num"][index], data["line_num"][index])
+        words.append(
+            (
+                key,
+                Token(
+                    text,
+                    float(data["left"][index]),
+                    float(data["top"][index]),
+                    float(data["width"][index]),
+                    float(data["height"][index]),
+                    confidence,
+                ),
+            )
+        )
+    tokens: list[Token] = []
+    current = None
+    current_key = None
+    for key, word in words:
+        if current is not None and key == current_key:
+            gap = word.x - (current.x + current.width)
+            height = max(current.height, word.height)
+            if gap < 1.2 * height:
+                right = max(current.x + current.width, word.x + word.width)
+                bottom = max(current.y + current.height, word.y + word.height)
+                current.text += word.text
+                current.confidence = min(current.confidence, word.confidence)
+                current.y = min(current.y, word.y)
+                current.width = right - current.x
+                current.height = bottom - current.y
+                continue
+        current = Token(word.text, word.x, word.y, word.width, word.height, word.confidence)
+        current_key = key
+        tokens.append(current)
+    return Page(float(image.width), float(image.height), tokens)
+
+
+_RAPID = threading.local()
+
+
+def rapidocr_engine():
+    """The RapidOCR engine of this thread, or None when the package is not installed."""
+    if not hasattr(_RAPID, "engine"):
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError:
+            _RAPID.engine = None
+        else:
+            # "max" limit: a band of a page is read at its own size, not blown up to 736
+            # pixels high; pages are upright by then, so no angle classifier.
+            _RAPID.engine = RapidOCR(
+                intra_op_num_threads=1,
+                inter_op_num_threads=1,
+                max_side_len=2600,
+                det_limit_type="max",
+                det_limit_side_len=1600,
+                use_cls=False,
+            )
+    return _RAPID.engine
+
+
+def rapidocr_available() -> bool:
+    return rapidocr_engine() is not None
+
+
+def rapidocr_page(image: Image.Image) -> Page:
+    engine = rapidocr_engine()
+    if engine is None:
+        return Page(float(image.width), float(image.height), [])
+    array = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
+    result, _elapsed = engine(array)
+    tokens = []
+    for box, text, score in result or []:
+        xs = [point[0] for point in box]
+        ys = [point[1] for point in box]
+        left, top = min(xs), min(ys)
+        tokens.append(
+            Token(
+                text,
+                float(left),
+                float(top),
+                float(max(xs) - left),
+                float(max(ys) - top),
+                float(score) * 100,
+            )
+        )
+    return Page(float(image.width), float(image.height), tokens)
+
+
+ENGINES = {TESSERACT: tesseract_page, RAPIDOCR: rapidocr_page}

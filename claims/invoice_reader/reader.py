@@ -1,0 +1,304 @@
+"""`read_invoice`: one document in, one reading out, whatever the document is.
+
+OFD → its XML or text; PDF with a plausible text layer → the text; anything else → images,
+prepared and read by Tesseract, with RapidOCR re-reading the bands of the page where a field
+is missing, fails a check or was only found by its shape. Each field keeps the candidate
+that passes its checks, then the more confident one. Nothing raises: a file that cannot be
+read is an "unreadable" reading with an error code.
+"""
+
+import logging
+import re
+import time
+
+from PIL import Image
+
+from ssa_ops.ofd import OfdError
+
+from . import image as image_prep
+from . import ocr, validators
+from .extract import LABELS, Extraction, Page, Token, build_lines, extract
+from .fields import FIELD_NAMES, READ, UNREADABLE, FieldReading, InvoiceReading
+from .ofd import read_ofd
+from .text_layer import PdfUnreadable, plausible, render_pages, text_pages
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 40 * 1024 * 1024
+# Below this a field read by OCR is re-read by the second engine.
+CONFIDENT = 80
+# A value found only by its shape (no label) is never more certain than this from OCR.
+SHAPE_CONFIDENCE = 60
+# Missing fields beyond which the second engine reads the whole page instead of bands.
+WHOLE_PAGE_AFTER = 5
+
+TEXT_ENGINES = ("ofd-xml", "ofd-text", "pdf-text")
+
+
+def read_invoice(data: bytes, filename: str = "") -> InvoiceReading:
+    """Read one invoice document (OFD, PDF or image bytes). Never raises."""
+    started = time.perf_counter()
+    try:
+        reading = _read(data, filename)
+    except (OfdError, PdfUnreadable, image_prep.ImageUnreadable) as error:
+        reading = InvoiceReading(status=UNREADABLE, error=getattr(error, "code", "corrupt"))
+    except MemoryError:
+        reading = InvoiceReading(status=UNREADABLE, error="too_large")
+    except Exception:  # noqa: BLE001 - a document must end as a reading, never a crash loop
+        logger.exception("invoice %r could not be read", filename)
+        reading = InvoiceReading(status=UNREADABLE, error="internal")
+    reading.seconds = time.perf_counter() - started
+    return reading
+
+
+def _kind(data: bytes, filename: str) -> str:
+    head = data[:1024].lstrip()
+    if data[:4] == b"PK\x03\x04" or filename.lower().endswith(".ofd"):
+        return "ofd"
+    if head.startswith(b"%PDF") or b"%PDF-" in data[:1024]:
+        return "pdf"
+    return "image"
+
+
+def _read(data: bytes, filename: str) -> InvoiceReading:
+    if not data:
+        return InvoiceReading(status=UNREADABLE, error="empty")
+    if len(data) > MAX_FILE_BYTES:
+        return InvoiceReading(status=UNREADABLE, error="too_large")
+    kind = _kind(data, filename)
+    if kind == "ofd":
+        extraction, engine = read_ofd(data)
+        return _finish(extraction, engine, pages=1)
+    if kind == "pdf":
+        pages = text_pages(data)
+        if plausible(pages):
+            extraction = extract(pages, "pdf-text")
+            reading = _finish(extraction, "pdf-text", pages=len(pages))
+            if _text_layer_trustworthy(reading):
+                return reading
+        images = render_pages(data)
+        return _read_images(images[:2], engine_prefix="pdf-render+")
+    return _read_images([image_prep.load_image(data)])
+
+
+def _text_layer_trustworthy(reading: InvoiceReading) -> bool:
+    """A text layer whose number is missing or whose amounts do not check is re-read by OCR:
+    its font may map glyphs to the wrong characters."""
+    if not reading.value("invoice_number"):
+        return False
+    return all(
+        reading.checks.get(name, True)
+        for name in ("invoice_number_format", "amounts_add_up", "amount_in_words_matches")
+    )
+
+
+def _finish(extraction: Extraction, engine: str, pages: int) -> InvoiceReading:
+    reading = InvoiceReading(
+        status=READ,
+        type=extraction.type,
+        engine=engine,
+        pages=pages,
+        fields={name: extraction.fields[name] for name in FIELD_NAMES if name in extraction.fields},
+        amount_in_words=extraction.amount_in_words,
+    )
+    _apply_checks(reading)
+    if extraction.disagreements:
+        reading.checks["document_consistent"] = False
+    if engine in TEXT_ENGINES:
+        for field in reading.fields.values():
+            if field.valid is not False:
+                field.confidence = max(field.confidence, 99 if engine == "pdf-text" else 100)
+    if not reading.fields:
+        reading.status = UNREADABLE
+        reading.error = "no_invoice_found"
+    return reading
+
+
+def _apply_checks(reading: InvoiceReading) -> None:
+    values = {name: reading.value(name) for name in FIELD_NAMES}
+    reading.checks = validators.field_checks(values, reading.type, reading.amount_in_words)
+    for field in reading.fields.values():
+        field.valid = None
+    for check, passed in reading.checks.items():
+        for name in validators.CHECK_FIELDS.get(check, ()):
+            field = reading.fields.get(name)
+            if field is None:
+                continue
+            if not passed:
+                field.valid = False
+                field.confidence = min(field.confidence, 50)
+            elif field.valid is None:
+                field.valid = True
+
+
+# OCR.
+
+
+def _ocr_extraction(page: Page, engine: str) -> Extraction:
+    extraction = extract([page], engine)
+    for field in extraction.fields.values():
+        if ":shape" in field.source:
+            field.confidence = min(field.confidence, SHAPE_CONFIDENCE)
+    return extraction
+
+
+def _weak_fields(reading: InvoiceReading) -> list[str]:
+    weak = []
+    for name in FIELD_NAMES:
+        field = reading.fields.get(name)
+        if field is None:
+            if name in ("vin", "vehicle_model") and reading.type != "motor_vehicle":
+                continue
+            if name == "invoice_code" and reading.type == "fully_digital":
+                continue
+            weak.append(name)
+        elif field.valid is False or field.confidence < CONFIDENT:
+            weak.append(name)
+    return weak
+
+
+# Labels whose line holds a field, to find the band to re-read when the field is missing.
+FIELD_LABELS = {
+    "invoice_code": LABELS["invoice_code"],
+    "invoice_number": LABELS["invoice_number"],
+    "issue_date": LABELS["issue_date"],
+    "vin": LABELS["vin"],
+    "vehicle_model": LABELS["vehicle_model"],
+    "buyer_name": r"名\s*称|购买方名称",
+    "seller_name": r"名\s*称|销货单位名称",
+    "buyer_id": LABELS["party_id"],
+    "seller_id": LABELS["party_id"],
+    "price_excl_tax": r"^合\s*计|不含税价",
+    "tax_amount": r"^合\s*计|增值税税额",
+    "total_amount": r"价税合计|小写",
+}
+
+
+def _bands(page: Page, reading: InvoiceReading, weak: list[str]) -> list[tuple[float, float]]:
+    """Vertical bands (top, bottom in pixels) of the page that hold the weak fields."""
+    bands = []
+    lines = build_lines(page)
+    for name in weak:
+        field = reading.fields.get(name)
+        if field is not None and field.box is not None:
+            top = field.box[1] * page.height
+            height = field.box[3] * page.height
+            bands.append((top - 0.8 * height, top + 1.8 * height))
+            continue
+        pattern = FIELD_LABELS.get(name)
+        for line in lines if pattern else ():
+            if re.search(pattern, line.text):
+                bands.append((line.y - 0.8 * line.height, line.y + 2.0 * line.height))
+    bands.sort()
+    merged: list[list[float]] = []
+    for top, bottom in bands:
+        top, bottom = max(0.0, top), min(page.height, bottom)
+        if merged and top <= merged[-1][1] + 4:
+            merged[-1][1] = max(merged[-1][1], bottom)
+        else:
+            merged.append([top, bottom])
+    return [(top, bottom) for top, bottom in merged]
+
+
+def _second_engine_page(gray: Image.Image, page: Page, bands) -> Page:
+    """Tesseract's page with the bands replaced by what RapidOCR reads in them."""
+    tokens = []
+    for top, bottom in bands:
+        crop = gray.crop((0, int(top), gray.width, int(bottom) + 1)).convert("RGB")
+        band_page = ocr.rapidocr_page(crop)
+        for token in band_page.tokens:
+            token.y += int(top)
+            tokens.append(token)
+
+    def outside(token: Token) -> bool:
+        center = token.y + token.height / 2
+        return not any(top <= center <= bottom for top, bottom in bands)
+
+    kept = [token for token in page.tokens if outside(token)]
+    return Page(page.width, page.height, kept + tokens)
+
+
+def _choose(first: InvoiceReading, second: InvoiceReading) -> tuple[InvoiceReading, set[str]]:
+    """Per field, the candidate that passes its checks, then the more confident one."""
+    chosen = set()
+    for name in FIELD_NAMES:
+        a, b = first.fields.get(name), second.fields.get(name)
+        if b is None:
+            continue
+        if a is None:
+            first.fields[name] = b
+            chosen.add(name)
+            continue
+        if a.value == b.value:
+            a.confidence = max(a.confidence, b.confidence, min(99, a.confidence + 20))
+            continue
+        score_a = (a.valid is not False, a.confidence)
+        score_b = (b.valid is not False, b.confidence)
+        if score_b > score_a:
+            first.fields[name] = b
+            chosen.add(name)
+    if second.amount_in_words and (
+        not first.amount_in_words or validators.words_to_amount(first.amount_in_words) is None
+    ):
+        first.amount_in_words = second.amount_in_words
+    if first.type == "unknown":
+        first.type = second.type
+    return first, chosen
+
+
+def _read_images(images: list[Image.Image], engine_prefix: str = "") -> InvoiceReading:
+    best: InvoiceReading | None = None
+    for image in images:
+        gray, _colour = image_prep.prepare(image)
+        reading = _read_page_image(gray)
+        if best is None or len(reading.fields) > len(best.fields):
+            best = reading
+        if len(best.fields) >= 8:
+            break
+    best.engine = engine_prefix + best.engine
+    best.pages = len(images)
+    if not best.fields:
+        best.status = UNREADABLE
+        best.error = "no_invoice_found"
+    return best
+
+
+def _read_page_image(gray: Image.Image) -> InvoiceReading:
+    page = ocr.tesseract_page(gray)
+    reading = _finish(_ocr_extraction(page, "ocr:tesseract"), ocr.TESSERACT, pages=1)
+    if len(reading.fields) <= 2:
+        # Perhaps upside down or sideways: ask Tesseract's orientation detector once.
+        turned = _turn_upright(gray)
+        if turned is not None:
+            gray = turned
+            page = ocr.tesseract_page(gray)
+            reading = _finish(_ocr_extraction(page, "ocr:tesseract"), ocr.TESSERACT, pages=1)
+    weak = _weak_fields(reading)
+    if not weak or not ocr.rapidocr_available():
+        return reading
+    if len(weak) > WHOLE_PAGE_AFTER:
+        second_page = ocr.rapidocr_page(gray.convert("RGB"))
+    else:
+        bands = _bands(page, reading, weak)
+        if not bands:
+            return reading
+        second_page = _second_engine_page(gray, page, bands)
+    second = _finish(_ocr_extraction(second_page, "ocr:rapidocr"), ocr.RAPIDOCR, pages=1)
+    reading, chosen = _choose(reading, second)
+    if chosen:
+        reading.engine = f"{ocr.TESSERACT}+{ocr.RAPIDOCR}"
+    _apply_checks(reading)
+    return reading
+
+
+def _turn_upright(gray: Image.Image) -> Image.Image | None:
+    try:
+        import pytesseract
+
+        osd = pytesseract.image_to_osd(gray, config="--psm 0", timeout=30)
+    except Exception:  # noqa: BLE001 - no orientation found is not an error
+        return None
+    match = re.search(r"Rotate: (\d+)", osd)
+    if not match or match.group(1) == "0":
+        return None
+    return gray.rotate(-int(match.group(1)), expand=True, fillcolor=255)

@@ -1,0 +1,7 @@
+// A form with data-confirm asks before it is sent (e.g. "Approve? The dealer's data changes now.").
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});
