@@ -1,14 +1,26 @@
 """How the API shows an attachment: what the file was detected as, and its rendition's state.
 
 Apps nest it in their own serializers (`documents = AttachmentSerializer(many=True)`), fed
-from `attachments.attachments_for(owner)`, which prefetches the renditions.
+from `attachments.attachments_for(owner)`, which prefetches the renditions. The endpoints here
+serve one attachment, its file and its rendition's pages to whoever may see its owner (404
+otherwise), as the HTML views do.
 """
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiTypes, extend_schema, extend_schema_field
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from ssa_ops.attachments import KIND_LABELS, attachment_download_name, attachment_kind
+from ssa_ops.attachments import (
+    KIND_LABELS,
+    attachment_download_name,
+    attachment_file_response,
+    attachment_get_for_user,
+    attachment_kind,
+    attachment_rendition_response,
+)
 from ssa_ops.models import Attachment
 
 
@@ -20,7 +32,7 @@ class AttachmentRenditionSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, rendition) -> str:
-        return reverse("attachment-rendition", args=[rendition.attachment_id, rendition.page])
+        return reverse("api-attachment-page", args=[rendition.attachment_id, rendition.page])
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -58,7 +70,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
         return attachment_download_name(attachment)
 
     def get_download_url(self, attachment) -> str:
-        return reverse("attachment-download", args=[attachment.pk])
+        return reverse("api-attachment-file", args=[attachment.pk])
 
     @extend_schema_field(
         {
@@ -92,3 +104,41 @@ class AttachmentSerializer(serializers.ModelSerializer):
             "pages": AttachmentRenditionSerializer(attachment.renditions.all(), many=True).data,
             "text": attachment.rendition_text or [],
         }
+
+
+class AttachmentDetailApi(APIView):
+    """One attachment: its detected type and its rendition (poll while `pending`)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=AttachmentSerializer)
+    def get(self, request, attachment_id):
+        attachment = attachment_get_for_user(user=request.user, attachment_id=attachment_id)
+        return Response(AttachmentSerializer(attachment).data)
+
+
+class AttachmentFileApi(APIView):
+    """The original file, named with the extension of its detected type."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    def get(self, request, attachment_id):
+        attachment = attachment_get_for_user(user=request.user, attachment_id=attachment_id)
+        return attachment_file_response(attachment)
+
+
+class AttachmentPageApi(APIView):
+    """One page of the rendition, as JPEG or PNG."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+        }
+    )
+    def get(self, request, attachment_id, page):
+        attachment = attachment_get_for_user(user=request.user, attachment_id=attachment_id)
+        return attachment_rendition_response(attachment, page=page)

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.template.loader import render_to_string
 from PIL import Image
 from pypdf import PdfWriter
+from rest_framework.test import APIClient
 
 from dealers.models import DealerChangeRequest
 from ssa_ops.attachment_api import AttachmentSerializer
@@ -293,10 +294,17 @@ def test_the_rendition_task_runs_once(owner, settings, django_capture_on_commit_
 
 
 def test_the_api_reports_the_detected_type_and_the_rendition(
-    owner, django_capture_on_commit_callbacks
+    owner, make_user, django_capture_on_commit_callbacks
 ):
+    # given a HEIC photo sent with a .jpg name
     attachment = attach(owner, "photo.jpg", heic(), django_capture_on_commit_callbacks)
-    data = AttachmentSerializer(attachments_for(owner).get()).data
+    api = APIClient()
+    api.force_authenticate(owner.created_by)
+    # when the filer reads it through the API
+    response = api.get(f"/api/v1/attachments/{attachment.pk}/")
+    # then it reports what the file is and its rendition, with links to both
+    assert response.status_code == 200
+    data = response.json()
     assert data["original_name"] == "photo.jpg"
     assert data["download_name"] == "photo.heic"
     assert (data["kind"], data["kind_label"], data["mime_type"]) == (
@@ -304,7 +312,7 @@ def test_the_api_reports_the_detected_type_and_the_rendition(
         "HEIC/HEIF",
         "image/heic",
     )
-    assert data["download_url"] == f"/attachments/{attachment.pk}/"
+    assert data["download_url"] == f"/api/v1/attachments/{attachment.pk}/file/"
     assert data["rendition"] == {
         "status": "ready",
         "error": "",
@@ -314,11 +322,22 @@ def test_the_api_reports_the_detected_type_and_the_rendition(
                 "mime_type": "image/jpeg",
                 "width": 64,
                 "height": 48,
-                "url": f"/attachments/{attachment.pk}/pages/1/",
+                "url": f"/api/v1/attachments/{attachment.pk}/pages/1/",
             }
         ],
         "text": [],
     }
+    assert AttachmentSerializer(attachments_for(owner).get()).data["rendition"]["status"] == "ready"
+    file = api.get(data["download_url"])
+    assert (file.status_code, file["Content-Type"]) == (200, "image/heic")
+    assert file["Content-Disposition"] == 'attachment; filename="photo.heic"'
+    page = api.get(data["rendition"]["pages"][0]["url"])
+    assert (page.status_code, page["Content-Type"]) == (200, "image/jpeg")
+    # and to anyone outside the owner's scope it does not exist
+    api.force_authenticate(make_user(Role.DEALER))
+    for url in (f"/api/v1/attachments/{attachment.pk}/", data["download_url"]):
+        response = api.get(url)
+        assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
 def test_the_viewer_include_shows_every_accepted_type(
