@@ -49,6 +49,7 @@ class Extraction:
     fields: dict[str, FieldReading] = field(default_factory=dict)
     amount_in_words: str | None = None
     title: str = ""
+    amount_in_words_box: tuple | None = None
     # Fields whose value differs between two sources of one document (e.g. OFD XML and page).
     disagreements: list[str] = field(default_factory=list)
 
@@ -271,6 +272,9 @@ def _amount(text: str) -> str | None:
 def _name(text: str) -> str | None:
     value = text.strip("\t :：")
     value = re.split(r"\t", value)[0]
+    value = re.sub(r"^(?:名?称)?[:：]", "", value)
+    # Cell borders and stray marks read at either end of a name.
+    value = re.sub(r"^[^\w(（]+|[^\w)）]+$", "", value)
     if len(value) < 2 or not re.search(r"[\u4e00-\u9fff]", value):
         return None
     if any(word in value for word in LABEL_WORDS) and len(value) < 8:
@@ -325,7 +329,7 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
     first(
         "vehicle_model",
         finder.labelled(LABELS["vehicle_model"], r"[^\t]{2,40}", same_cell=True),
-        lambda value: value.strip(":：") or None,
+        lambda value: re.sub(r"^[^\w(（]+|[^\w)）]+$", "", value) or None,
     )
     is_motor = "vin" in fields or "机动车" in text or "vehicle_model" in fields
 
@@ -343,9 +347,7 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
             finder.labelled(LABELS["motor_seller_name"], r"[^\t]{2,60}", same_cell=True),
             _name,
         )
-        first(
-            "buyer_id", finder.labelled(LABELS["motor_buyer_id"], VALUE_PATTERNS["party_id"])
-        )
+        first("buyer_id", finder.labelled(LABELS["motor_buyer_id"], VALUE_PATTERNS["party_id"]))
         seller_ids = [hit for hit in party_ids if hit[0].y > _y(fields.get("seller_name"), page)]
         if "seller_name" in fields:
             first("seller_id", seller_ids)
@@ -384,8 +386,14 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
                     break
     words = None
     word_match = re.search(r"[零壹贰叁肆伍陆柒捌玖拾佰仟万亿圆元角分整]{2,}", text)
+    words_box = None
     if word_match and re.search(r"[圆元角分整]", word_match.group(0)):
         words = word_match.group(0)
+        for line in finder.lines:
+            position = line.text.find(words)
+            if position >= 0:
+                words_box = finder.reading(words, line, position, position + len(words)).box
+                break
 
     _by_shape(finder, fields, is_motor)
     invoice_type = detect_type(
@@ -398,7 +406,13 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
     title_match = re.search(r"[\u4e00-\u9fff()（）]{0,12}(?:发票|统一发票)(?:\([^)]*\))?", text)
     if title_match:
         title = title_match.group(0)
-    return Extraction(type=invoice_type, fields=fields, amount_in_words=words, title=title)
+    return Extraction(
+        type=invoice_type,
+        fields=fields,
+        amount_in_words=words,
+        title=title,
+        amount_in_words_box=words_box,
+    )
 
 
 def _y(reading: FieldReading | None, page: Page) -> float:
@@ -421,7 +435,10 @@ def _by_shape(finder: _Finder, fields: dict, is_motor: bool) -> None:
         if hits:
             line, start, end, value, _ = hits[0]
             fields["invoice_number"] = finder.reading(value, line, start, end, "shape")
-    if "invoice_code" not in fields and len(fields.get("invoice_number", FieldReading()).value or "") != 20:
+    if (
+        "invoice_code" not in fields
+        and len(fields.get("invoice_number", FieldReading()).value or "") != 20
+    ):
         hits = finder.shapes(r"(?<!\d)(?:\d{12}|\d{10})(?!\d)", top)
         if hits:
             line, start, end, value, _ = hits[0]

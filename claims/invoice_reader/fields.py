@@ -58,6 +58,7 @@ class InvoiceReading:
     fields: dict[str, FieldReading] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
     amount_in_words: str | None = None
+    amount_in_words_box: tuple[float, float, float, float] | None = None
 
     def value(self, name: str) -> str | None:
         reading = self.fields.get(name)

@@ -5,6 +5,7 @@ stamps made white (black text under them kept), uneven light evened out. Work is
 reduced copy where it can be (finding edges and angles), on full resolution only to warp.
 """
 
+import contextlib
 import io
 import warnings
 
@@ -46,10 +47,9 @@ def load_image(data: bytes) -> Image.Image:
         raise ImageUnreadable("too_large") from None
     except Exception:  # noqa: BLE001 - Pillow raises many kinds for broken files
         raise ImageUnreadable("corrupt") from None
-    try:
+    # A broken EXIF block is not worth refusing the image for.
+    with contextlib.suppress(Exception):
         image = ImageOps.exif_transpose(image)
-    except Exception:  # noqa: BLE001 - a broken EXIF block is not worth refusing the image
-        pass
     if image.mode in ("RGBA", "LA", "P"):
         background = Image.new("RGB", image.size, (255, 255, 255))
         rgba = image.convert("RGBA")
@@ -64,7 +64,9 @@ def _resize_long_side(array: np.ndarray, long_side: int) -> np.ndarray:
     if abs(scale - 1) < 0.05:
         return array
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    return cv2.resize(array, (round(width * scale), round(height * scale)), interpolation=interpolation)
+    return cv2.resize(
+        array, (round(width * scale), round(height * scale)), interpolation=interpolation
+    )
 
 
 def _order_corners(points: np.ndarray) -> np.ndarray:
@@ -84,10 +86,16 @@ def find_document(rgb: np.ndarray) -> np.ndarray | None:
     """The four corners of a bright sheet on a darker background, or None."""
     height, width = rgb.shape[:2]
     scale = 800 / max(height, width)
-    small = cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+    )
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    border = np.concatenate([gray[:4].ravel(), gray[-4:].ravel(), gray[:, :4].ravel(), gray[:, -4:].ravel()])
-    center = gray[gray.shape[0] // 4 : 3 * gray.shape[0] // 4, gray.shape[1] // 4 : 3 * gray.shape[1] // 4]
+    border = np.concatenate(
+        [gray[:4].ravel(), gray[-4:].ravel(), gray[:, :4].ravel(), gray[:, -4:].ravel()]
+    )
+    center = gray[
+        gray.shape[0] // 4 : 3 * gray.shape[0] // 4, gray.shape[1] // 4 : 3 * gray.shape[1] // 4
+    ]
     # A scan is paper to its edges: nothing to find.
     if np.median(border) > np.median(center) - 25:
         return None
@@ -112,11 +120,17 @@ def find_document(rgb: np.ndarray) -> np.ndarray | None:
 
 def warp_document(rgb: np.ndarray, corners: np.ndarray) -> np.ndarray:
     top_left, top_right, bottom_right, bottom_left = corners
-    width = int(max(np.linalg.norm(top_right - top_left), np.linalg.norm(bottom_right - bottom_left)))
-    height = int(max(np.linalg.norm(bottom_left - top_left), np.linalg.norm(bottom_right - top_right)))
+    width = int(
+        max(np.linalg.norm(top_right - top_left), np.linalg.norm(bottom_right - bottom_left))
+    )
+    height = int(
+        max(np.linalg.norm(bottom_left - top_left), np.linalg.norm(bottom_right - top_right))
+    )
     target = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
     matrix = cv2.getPerspectiveTransform(corners, target)
-    return cv2.warpPerspective(rgb, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(
+        rgb, matrix, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def suppress_red(rgb: np.ndarray, gray: np.ndarray) -> np.ndarray:
@@ -133,12 +147,16 @@ def even_light(gray: np.ndarray) -> np.ndarray:
     """Divide by the background (text removed by a large closing), then stretch contrast."""
     height, width = gray.shape
     scale = 400 / max(height, width)
-    small = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        gray,
+        (max(1, round(width * scale)), max(1, round(height * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
     background = cv2.GaussianBlur(background, (0, 0), 3)
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
     normalized = cv2.divide(gray, np.maximum(background, 1), scale=255)
-    low, high = np.percentile(normalized[:: 4, :: 4], (1, 99.5))
+    low, high = np.percentile(normalized[::4, ::4], (1, 99.5))
     if high - low < 10:
         return normalized
     stretched = (normalized.astype(np.float32) - low) * (255.0 / (high - low))
@@ -149,13 +167,17 @@ def skew_angle(gray: np.ndarray) -> float:
     """The angle (degrees) that makes text lines horizontal: the sharpest row profile."""
     height, width = gray.shape
     scale = 1000 / max(height, width)
-    small = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+    )
     _, binary = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     center = (binary.shape[1] / 2, binary.shape[0] / 2)
 
     def sharpness(angle):
         matrix = cv2.getRotationMatrix2D(center, angle, 1.0)
-        rotated = cv2.warpAffine(binary, matrix, (binary.shape[1], binary.shape[0]), flags=cv2.INTER_NEAREST)
+        rotated = cv2.warpAffine(
+            binary, matrix, (binary.shape[1], binary.shape[0]), flags=cv2.INTER_NEAREST
+        )
         profile = rotated.sum(axis=1, dtype=np.float64)
         return float(np.var(np.diff(profile)))
 
@@ -171,7 +193,13 @@ def rotate(array: np.ndarray, angle: float) -> np.ndarray:
     new_width, new_height = int(height * sin + width * cos), int(height * cos + width * sin)
     matrix[0, 2] += new_width / 2 - width / 2
     matrix[1, 2] += new_height / 2 - height / 2
-    return cv2.warpAffine(array, matrix, (new_width, new_height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        array,
+        matrix,
+        (new_width, new_height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def prepare(image: Image.Image) -> tuple[Image.Image, Image.Image]:

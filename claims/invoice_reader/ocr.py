@@ -65,11 +65,14 @@ def tesseract_page(image: Image.Image) -> Page:
     tokens: list[Token] = []
     current = None
     current_key = None
+    last = None
     for key, word in words:
         if current is not None and key == current_key:
             gap = word.x - (current.x + current.width)
             height = max(current.height, word.height)
-            if gap < 1.2 * height:
+            last_center = last.y + last.height / 2
+            same_row = abs(word.y + word.height / 2 - last_center) < 0.5 * height
+            if gap < 1.2 * height and same_row:
                 right = max(current.x + current.width, word.x + word.width)
                 bottom = max(current.y + current.height, word.y + word.height)
                 current.text += word.text
@@ -77,9 +80,11 @@ def tesseract_page(image: Image.Image) -> Page:
                 current.y = min(current.y, word.y)
                 current.width = right - current.x
                 current.height = bottom - current.y
+                last = word
                 continue
         current = Token(word.text, word.x, word.y, word.width, word.height, word.confidence)
         current_key = key
+        last = word
         tokens.append(current)
     return Page(float(image.width), float(image.height), tokens)
 
@@ -134,6 +139,19 @@ def rapidocr_page(image: Image.Image) -> Page:
             )
         )
     return Page(float(image.width), float(image.height), tokens)
+
+
+def rapidocr_line(image: Image.Image) -> tuple[str, float]:
+    """RapidOCR's recogniser alone on a crop holding one line: (text, confidence 0-100)."""
+    engine = rapidocr_engine()
+    if engine is None:
+        return "", 0.0
+    array = np.asarray(image.convert("RGB"))[:, :, ::-1].copy()
+    result, _elapsed = engine(array, use_det=False, use_cls=False, use_rec=True)
+    if not result:
+        return "", 0.0
+    text, score = result[0][0], result[0][1]
+    return str(text), float(score) * 100
 
 
 ENGINES = {TESSERACT: tesseract_page, RAPIDOCR: rapidocr_page}

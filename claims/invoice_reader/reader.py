@@ -18,7 +18,7 @@ from ssa_ops.ofd import OfdError
 from . import image as image_prep
 from . import ocr, validators
 from .extract import LABELS, Extraction, Page, Token, build_lines, extract
-from .fields import FIELD_NAMES, READ, UNREADABLE, FieldReading, InvoiceReading
+from .fields import FIELD_NAMES, READ, UNREADABLE, InvoiceReading
 from .ofd import read_ofd
 from .text_layer import PdfUnreadable, plausible, render_pages, text_pages
 
@@ -29,8 +29,8 @@ MAX_FILE_BYTES = 40 * 1024 * 1024
 CONFIDENT = 80
 # A value found only by its shape (no label) is never more certain than this from OCR.
 SHAPE_CONFIDENCE = 60
-# Missing fields beyond which the second engine reads the whole page instead of bands.
-WHOLE_PAGE_AFTER = 5
+# With fewer fields than this from Tesseract, the second engine reads the whole page.
+WHOLE_PAGE_BELOW = 4
 
 TEXT_ENGINES = ("ofd-xml", "ofd-text", "pdf-text")
 
@@ -100,6 +100,7 @@ def _finish(extraction: Extraction, engine: str, pages: int) -> InvoiceReading:
         pages=pages,
         fields={name: extraction.fields[name] for name in FIELD_NAMES if name in extraction.fields},
         amount_in_words=extraction.amount_in_words,
+        amount_in_words_box=extraction.amount_in_words_box,
     )
     _apply_checks(reading)
     if extraction.disagreements:
@@ -152,7 +153,11 @@ def _weak_fields(reading: InvoiceReading) -> list[str]:
             if name == "invoice_code" and reading.type == "fully_digital":
                 continue
             weak.append(name)
-        elif field.valid is False or field.confidence < CONFIDENT:
+        elif (
+            field.valid is False
+            or ":shape" in field.source
+            or field.confidence < (50 if field.valid else CONFIDENT)
+        ):
             weak.append(name)
     return weak
 
@@ -171,48 +176,88 @@ FIELD_LABELS = {
     "price_excl_tax": r"^合\s*计|不含税价",
     "tax_amount": r"^合\s*计|增值税税额",
     "total_amount": r"价税合计|小写",
+    "amount_in_words": r"价税合计",
 }
 
 
-def _bands(page: Page, reading: InvoiceReading, weak: list[str]) -> list[tuple[float, float]]:
-    """Vertical bands (top, bottom in pixels) of the page that hold the weak fields."""
-    bands = []
-    lines = build_lines(page)
-    for name in weak:
-        field = reading.fields.get(name)
-        if field is not None and field.box is not None:
-            top = field.box[1] * page.height
-            height = field.box[3] * page.height
-            bands.append((top - 0.8 * height, top + 1.8 * height))
+def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, float, float]]:
+    """Boxes (left, top, right, bottom in pixels) to re-read: every value found, widened so
+    a digit swallowed by a neighbouring glyph is inside, and the label line of each field
+    that was not found."""
+    boxes = []
+    lines = None
+    found = {name: field.box for name, field in reading.fields.items()}
+    found["amount_in_words"] = reading.amount_in_words_box
+    for name in (*FIELD_NAMES, "amount_in_words"):
+        box = found.get(name)
+        if box is not None:
+            left, top, width, height = (
+                box[0] * page.width,
+                box[1] * page.height,
+                box[2] * page.width,
+                box[3] * page.height,
+            )
+            boxes.append(
+                (
+                    left - 1.2 * height,
+                    top - 0.35 * height,
+                    left + width + 0.8 * height,
+                    top + 1.35 * height,
+                    top,
+                    height,
+                )
+            )
+            continue
+        if name in found:
+            continue
+        if name != "amount_in_words" and name not in _weak_fields(reading):
             continue
         pattern = FIELD_LABELS.get(name)
-        for line in lines if pattern else ():
-            if re.search(pattern, line.text):
-                bands.append((line.y - 0.8 * line.height, line.y + 2.0 * line.height))
-    bands.sort()
-    merged: list[list[float]] = []
-    for top, bottom in bands:
-        top, bottom = max(0.0, top), min(page.height, bottom)
-        if merged and top <= merged[-1][1] + 4:
-            merged[-1][1] = max(merged[-1][1], bottom)
-        else:
-            merged.append([top, bottom])
-    return [(top, bottom) for top, bottom in merged]
+        lines = lines if lines is not None else build_lines(page)
+        for line in lines:
+            match = re.search(pattern, line.text)
+            if not match:
+                continue
+            spans = [span for span in line.spans if span[1] > match.start()]
+            label = spans[0][2]
+            following = spans[1][2] if len(spans) > 1 else None
+            right = following.x + following.width if following else label.x + label.width
+            right = max(right, label.x + label.width + 0.3 * page.width)
+            height = label.height
+            boxes.append(
+                (
+                    label.x - 0.3 * height,
+                    label.y - 0.35 * height,
+                    right,
+                    label.y + 1.35 * height,
+                    label.y,
+                    height,
+                )
+            )
+    return [
+        (max(0.0, left), max(0.0, top), min(page.width, right), min(page.height, bottom), y, h)
+        for left, top, right, bottom, y, h in boxes
+        if right - left > 4 and bottom - top > 4
+    ]
 
 
-def _second_engine_page(gray: Image.Image, page: Page, bands) -> Page:
-    """Tesseract's page with the bands replaced by what RapidOCR reads in them."""
+def _second_engine_page(gray: Image.Image, page: Page, crops) -> Page:
+    """Tesseract's page with each crop replaced by RapidOCR's reading of it."""
     tokens = []
-    for top, bottom in bands:
-        crop = gray.crop((0, int(top), gray.width, int(bottom) + 1)).convert("RGB")
-        band_page = ocr.rapidocr_page(crop)
-        for token in band_page.tokens:
-            token.y += int(top)
-            tokens.append(token)
+    for left, top, right, bottom, line_top, line_height in crops:
+        crop = gray.crop((int(left), int(top), int(right) + 1, int(bottom) + 1))
+        text, score = ocr.rapidocr_line(crop)
+        if text:
+            # The token keeps the line's own height, so it joins that line and no other.
+            tokens.append(Token(text, left, line_top, right - left, line_height, score))
 
     def outside(token: Token) -> bool:
-        center = token.y + token.height / 2
-        return not any(top <= center <= bottom for top, bottom in bands)
+        cx = token.x + token.width / 2
+        cy = token.y + token.height / 2
+        return not any(
+            left <= cx <= right and top <= cy <= bottom
+            for left, top, right, bottom, _y, _h in crops
+        )
 
     kept = [token for token in page.tokens if outside(token)]
     return Page(page.width, page.height, kept + tokens)
@@ -237,9 +282,16 @@ def _choose(first: InvoiceReading, second: InvoiceReading) -> tuple[InvoiceReadi
         if score_b > score_a:
             first.fields[name] = b
             chosen.add(name)
-    if second.amount_in_words and (
-        not first.amount_in_words or validators.words_to_amount(first.amount_in_words) is None
-    ):
+    total = first.value("total_amount")
+
+    def words_score(words):
+        if not words:
+            return 0
+        if total and validators.words_match_amount(words, total):
+            return 2
+        return 1 if validators.words_to_amount(words) is not None else 0
+
+    if words_score(second.amount_in_words) > words_score(first.amount_in_words):
         first.amount_in_words = second.amount_in_words
     if first.type == "unknown":
         first.type = second.type
@@ -273,16 +325,12 @@ def _read_page_image(gray: Image.Image) -> InvoiceReading:
             gray = turned
             page = ocr.tesseract_page(gray)
             reading = _finish(_ocr_extraction(page, "ocr:tesseract"), ocr.TESSERACT, pages=1)
-    weak = _weak_fields(reading)
-    if not weak or not ocr.rapidocr_available():
+    if not ocr.rapidocr_available():
         return reading
-    if len(weak) > WHOLE_PAGE_AFTER:
+    if len(reading.fields) < WHOLE_PAGE_BELOW:
         second_page = ocr.rapidocr_page(gray.convert("RGB"))
     else:
-        bands = _bands(page, reading, weak)
-        if not bands:
-            return reading
-        second_page = _second_engine_page(gray, page, bands)
+        second_page = _second_engine_page(gray, page, _crops(page, reading))
     second = _finish(_ocr_extraction(second_page, "ocr:rapidocr"), ocr.RAPIDOCR, pages=1)
     reading, chosen = _choose(reading, second)
     if chosen:

@@ -20,8 +20,14 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from dealers.credit_code import credit_code_generate
 
-from .fields import FIELD_NAMES, FULLY_DIGITAL, MOTOR_VEHICLE, VAT_ELECTRONIC, VAT_NORMAL
-from .fields import VAT_SPECIAL
+from .fields import (
+    FIELD_NAMES,
+    FULLY_DIGITAL,
+    MOTOR_VEHICLE,
+    VAT_ELECTRONIC,
+    VAT_NORMAL,
+    VAT_SPECIAL,
+)
 from .validators import (
     VIN_ALPHABET,
     amount_to_words,
@@ -96,9 +102,57 @@ class SyntheticFile:
     image: Image.Image | None = None
 
 
-CITIES = "北京 上海 广州 深圳 杭州 南京 苏州 无锡 成都 武汉 天津 重庆 西安 长沙 郑州 宁波 青岛 合肥".split()
-BRANDS = "华瑞 鑫达 恒通 明远 盛世 永安 金桥 宏图 长城 东方 新元 瑞丰 嘉禾 博远 中联 天成 安泰 众诚".split()
-TRADES = "汽车销售服务 商贸 科技 物流 实业 建设工程 贸易 信息技术 汽车服务".split()
+CITIES = (
+    "北京",
+    "上海",
+    "广州",
+    "深圳",
+    "杭州",
+    "南京",
+    "苏州",
+    "无锡",
+    "成都",
+    "武汉",
+    "天津",
+    "重庆",
+    "西安",
+    "长沙",
+    "郑州",
+    "宁波",
+    "青岛",
+    "合肥",
+)
+BRANDS = (
+    "华瑞",
+    "鑫达",
+    "恒通",
+    "明远",
+    "盛世",
+    "永安",
+    "金桥",
+    "宏图",
+    "长城",
+    "东方",
+    "新元",
+    "瑞丰",
+    "嘉禾",
+    "博远",
+    "中联",
+    "天成",
+    "安泰",
+    "众诚",
+)
+TRADES = (
+    "汽车销售服务",
+    "商贸",
+    "科技",
+    "物流",
+    "实业",
+    "建设工程",
+    "贸易",
+    "信息技术",
+    "汽车服务",
+)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾".replace(" ", "")
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰建国志红"
 MODELS = (
@@ -180,7 +234,9 @@ def invoice_generate(rng: random.Random, kind: str) -> SyntheticInvoice:
             truth["buyer_id"] = credit_code_generate(rng)
         truth["vin"] = _vin(rng)
         brand, prefix = rng.choice(MODELS)
-        truth["vehicle_model"] = brand + prefix + _digits(rng, 3) + rng.choice(("", "BM", "D", "AS"))
+        truth["vehicle_model"] = (
+            brand + prefix + _digits(rng, 3) + rng.choice(("", "BM", "D", "AS"))
+        )
         price, tax, total = _money(rng, 60_000, 450_000, Decimal("0.13"))
     else:
         truth["buyer_name"] = _company(rng)
@@ -246,7 +302,20 @@ def _motor_layout(rng, truth, words, issued) -> SyntheticInvoice:
         [(0, "价税合计"), (24, "⊗" + words), (150, "小写"), (162, "¥" + truth["total_amount"])],
         [(0, "销货单位名称"), (30, truth["seller_name"]), (150, "电话"), (162, _digits(rng, 11))],
         [(0, "纳税人识别号"), (30, truth["seller_id"]), (150, "账号"), (162, _digits(rng, 16))],
-        [(0, "地址"), (30, rng.choice(CITIES) + "市" + rng.choice(BRANDS) + "路" + str(rng.randrange(1, 999)) + "号"), (150, "开户银行"), (170, "中国工商银行")],
+        [
+            (0, "地址"),
+            (
+                30,
+                rng.choice(CITIES)
+                + "市"
+                + rng.choice(BRANDS)
+                + "路"
+                + str(rng.randrange(1, 999))
+                + "号",
+            ),
+            (150, "开户银行"),
+            (170, "中国工商银行"),
+        ],
         [
             (0, "增值税税率或征收率"),
             (36, "13%"),
@@ -265,11 +334,31 @@ def _motor_layout(rng, truth, words, issued) -> SyntheticInvoice:
         ],
     ]
     labels = {
-        "购买方名称及身份证号码/组织机构代码", "纳税人识别号/统一社会信用代码/身份证号码",
-        "车辆类型", "厂牌型号", "产地", "合格证号", "进口证明书号", "商检单号", "发动机号码",
-        "车辆识别代号/车架号码", "价税合计", "小写", "销货单位名称", "电话", "纳税人识别号",
-        "账号", "地址", "开户银行", "增值税税率或征收率", "增值税税额", "主管税务机关及代码",
-        "不含税价", "完税凭证号码", "吨位", "限乘人数",
+        "购买方名称及身份证号码/组织机构代码",
+        "纳税人识别号/统一社会信用代码/身份证号码",
+        "车辆类型",
+        "厂牌型号",
+        "产地",
+        "合格证号",
+        "进口证明书号",
+        "商检单号",
+        "发动机号码",
+        "车辆识别代号/车架号码",
+        "价税合计",
+        "小写",
+        "销货单位名称",
+        "电话",
+        "纳税人识别号",
+        "账号",
+        "地址",
+        "开户银行",
+        "增值税税率或征收率",
+        "增值税税额",
+        "主管税务机关及代码",
+        "不含税价",
+        "完税凭证号码",
+        "吨位",
+        "限乘人数",
     }
     for index, cells in enumerate(rows):
         y = top + index * row
@@ -278,8 +367,14 @@ def _motor_layout(rng, truth, words, issued) -> SyntheticInvoice:
             is_label = value in labels
             mono = not is_label and any(char.isdigit() for char in value[:3]) and "¥" not in value
             texts.append(
-                Text(left + 2 + offset, y + 3.8, value, 2.8 if is_label else 3.2,
-                     BROWN if is_label else BLACK, mono=mono and len(value) > 12)
+                Text(
+                    left + 2 + offset,
+                    y + 3.8,
+                    value,
+                    2.8 if is_label else 3.2,
+                    BROWN if is_label else BLACK,
+                    mono=mono and len(value) > 12,
+                )
             )
             if offset:
                 lines.append((left + offset, y, left + offset, y + row))
@@ -311,7 +406,10 @@ def _vat_layout(rng, kind, truth, words, issued) -> SyntheticInvoice:
     top_rows = []
     if not digital:
         top_rows.append(("发票代码:", truth["invoice_code"]))
-    top_rows += [("发票号码:", truth["invoice_number"]), ("开票日期:", _date_text(truth["issue_date"]))]
+    top_rows += [
+        ("发票号码:", truth["invoice_number"]),
+        ("开票日期:", _date_text(truth["issue_date"])),
+    ]
     if kind in (VAT_NORMAL, VAT_ELECTRONIC):
         top_rows.append(("校验码:", " ".join(_digits(rng, 5) for _ in range(4))))
     for index, (name, value) in enumerate(top_rows):
@@ -333,8 +431,11 @@ def _vat_layout(rng, kind, truth, words, issued) -> SyntheticInvoice:
             texts.append(Text(x0 + 17, block_top + 3, truth[f"{side}_name"], 3.0))
             texts.append(Text(x0 + 7, block_top + 12, "统一社会信用代码/纳税人识别号:", 2.6, BROWN))
             texts.append(Text(x0 + 50, block_top + 11.5, truth[f"{side}_id"], 3.4, mono=True))
-        texts.append(Text(left + 1.5, block_top + 4, "购买方信息", 2.6, BROWN))
-        texts.append(Text(half + 1.5, block_top + 4, "销售方信息", 2.6, BROWN))
+        for index, (buyer_char, seller_char) in enumerate(
+            zip("购买方信息", "销售方信息", strict=True)
+        ):
+            texts.append(Text(left + 1.5, block_top + 1 + index * 3.6, buyer_char, 2.6, BROWN))
+            texts.append(Text(half + 1.5, block_top + 1 + index * 3.6, seller_char, 2.6, BROWN))
         lines.append((half, block_top, half, block_top + 20))
         table_top = block_top + 20
     else:
@@ -357,8 +458,16 @@ def _vat_layout(rng, kind, truth, words, issued) -> SyntheticInvoice:
             texts.append(Text(width - 80, block_top + 1.5 + index * 4.8, cipher, 3.0, mono=True))
         table_top = block_top + 22
     lines.append((left, table_top, right, table_top))
-    headers = [(10, "项目名称"), (62, "规格型号"), (88, "单位"), (102, "数量"), (120, "单价"),
-               (width - 68, "金额"), (width - 44, "税率"), (width - 24, "税额")]
+    headers = [
+        (10, "项目名称"),
+        (62, "规格型号"),
+        (88, "单位"),
+        (102, "数量"),
+        (120, "单价"),
+        (width - 68, "金额"),
+        (width - 44, "税率"),
+        (width - 24, "税额"),
+    ]
     for x, name in headers:
         texts.append(Text(left + x, table_top + 1.5, name, 2.8, BROWN))
     rate = (Decimal(truth["tax_amount"]) / Decimal(truth["price_excl_tax"]) * 100).quantize(1)
@@ -408,8 +517,11 @@ def _vat_layout(rng, kind, truth, words, issued) -> SyntheticInvoice:
         texts.append(Text(left + 2, seller_top + 4, "备注", 2.8, BROWN))
         footer = seller_top + 18
         invoice.seller_box = (width / 2, block_top, right, block_top + 20)
-    lines += [(left, footer - 1, right, footer - 1), (left, block_top, left, footer - 1),
-              (right, block_top, right, footer - 1)]
+    lines += [
+        (left, footer - 1, right, footer - 1),
+        (left, block_top, left, footer - 1),
+        (right, block_top, right, footer - 1),
+    ]
     texts += [
         Text(left + 2, footer + 1, "收款人:", 2.8, BROWN),
         Text(left + 60, footer + 1, "复核:", 2.8, BROWN),
@@ -475,20 +587,24 @@ def _photo(image: Image.Image, invoice: SyntheticInvoice, rng: random.Random) ->
 
     def jitter(x, y):
         spread = 0.05 * width
-        return [x + margin + rng.uniform(-spread, spread), y + margin + rng.uniform(-spread, spread)]
+        return [
+            x + margin + rng.uniform(-spread, spread),
+            y + margin + rng.uniform(-spread, spread),
+        ]
 
-    target = np.float32(
-        [jitter(0, 0), jitter(width, 0), jitter(width, height), jitter(0, height)]
-    )
+    target = np.float32([jitter(0, 0), jitter(width, 0), jitter(width, height), jitter(0, height)])
     matrix = cv2.getPerspectiveTransform(source, target)
     warped = cv2.warpPerspective(
-        np.asarray(image), matrix, canvas_size, borderMode=cv2.BORDER_TRANSPARENT,
+        np.asarray(image),
+        matrix,
+        canvas_size,
+        borderMode=cv2.BORDER_TRANSPARENT,
         dst=background,
     )
     # Uneven light: a gradient across the sheet and a soft shadow.
     ys, xs = np.mgrid[0 : canvas_size[1], 0 : canvas_size[0]].astype(np.float32)
     angle = rng.uniform(0, 2 * math.pi)
-    gradient = (np.cos(angle) * xs / canvas_size[0] + np.sin(angle) * ys / canvas_size[1])
+    gradient = np.cos(angle) * xs / canvas_size[0] + np.sin(angle) * ys / canvas_size[1]
     light = 0.78 + 0.22 * (gradient - gradient.min()) / (np.ptp(gradient) + 1e-6)
     shaded = np.clip(warped.astype(np.float32) * light[..., None], 0, 255).astype(np.uint8)
     photo = Image.fromarray(shaded).filter(ImageFilter.GaussianBlur(0.8))
@@ -622,7 +738,11 @@ def ofd_bytes(invoice: SyntheticInvoice) -> bytes:
         f"<ofd:PageArea><ofd:PhysicalBox>0 0 {invoice.width} {invoice.height}"
         "</ofd:PhysicalBox></ofd:PageArea></ofd:CommonData><ofd:Pages>"
         '<ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages>'
-        + ("<ofd:Attachments>Attachs/Attachments.xml</ofd:Attachments>" if invoice.kind == VAT_ELECTRONIC else "")
+        + (
+            "<ofd:Attachments>Attachs/Attachments.xml</ofd:Attachments>"
+            if invoice.kind == VAT_ELECTRONIC
+            else ""
+        )
         + "</ofd:Document>"
     )
     root = (

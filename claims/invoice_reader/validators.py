@@ -39,7 +39,9 @@ RESIDENT_ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
 
 
 def resident_id_check_character(first17: str) -> str:
-    return _ID_CHECKS[sum(int(char) * weight for char, weight in zip(first17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECKS[
+        sum(int(char) * weight for char, weight in zip(first17, _ID_WEIGHTS, strict=True)) % 11
+    ]
 
 
 def resident_id_valid(value: str) -> bool:
@@ -246,7 +248,9 @@ def field_checks(values: dict[str, str | None], invoice_type: str, words: str | 
     """Every check that applies to what was read, by name; a missing value is not checked."""
     checks = {}
     if values.get("invoice_number"):
-        checks["invoice_number_format"] = invoice_number_valid(values["invoice_number"], invoice_type)
+        checks["invoice_number_format"] = invoice_number_valid(
+            values["invoice_number"], invoice_type
+        )
     if values.get("invoice_code") or (values.get("invoice_number") and invoice_type != "unknown"):
         checks["invoice_code_format"] = invoice_code_valid(values.get("invoice_code"), invoice_type)
     if values.get("issue_date"):
