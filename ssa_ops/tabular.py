@@ -167,7 +167,7 @@ def _xlsx_check(stream, size) -> TabularInfo:
         entry_size, entry_rows = _entry_inflate(
             stream,
             entry,
-            max_bytes=max_unpacked - unpacked,
+            unpacked_before=unpacked,
             max_rows=max_rows - rows if is_sheet else None,
             archive_size=size,
         )
@@ -257,7 +257,7 @@ def _row_tags_count(buffer: bytes, limit: int) -> int:
     return count
 
 
-def _entry_inflate(stream, entry, *, max_bytes, max_rows, archive_size) -> tuple[int, int]:
+def _entry_inflate(stream, entry, *, unpacked_before, max_rows, archive_size) -> tuple[int, int]:
     """Inflate one zip part: (bytes it really unpacks to, rows counted in it).
 
     The directory's sizes are only claims; a part is measured by inflating it, and refused as
@@ -267,8 +267,8 @@ def _entry_inflate(stream, entry, *, max_bytes, max_rows, archive_size) -> tuple
     for output in _part_chunks(stream, entry, archive_size):
         unpacked += len(output)
         crc = zlib.crc32(output, crc)
-        if unpacked > max_bytes:
-            raise _unpacked_too_large(archive_size, unpacked)
+        if unpacked_before + unpacked > settings.IMPORT_MAX_UNPACKED_BYTES:
+            raise _unpacked_too_large(archive_size, unpacked_before + unpacked)
         if unpacked > _RATIO_FROM_BYTES and unpacked > MAX_COMPRESSION_RATIO * max(
             entry.compress_size, 1
         ):
