@@ -2,19 +2,19 @@
 
 import io
 
-import xlsxwriter
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_noop as N_
 
 from dealers.credit_code import credit_code_problem
 from dealers.models import CREDIT_CODE_MESSAGES, Dealer, DealerContact, DealerGroup, Region
-from dealers.selectors import dealer_list
+from dealers.selectors import DEALER_SORTING, dealer_search
 from dealers.services import phone_is_valid
 from ssa_ops.audit import audit_event_build, audit_events_for, audit_record_many
+from ssa_ops.excel_export import workbook_open
 from ssa_ops.excel_import import (
     Column,
     ImportSpec,
@@ -25,6 +25,7 @@ from ssa_ops.excel_import import (
 from ssa_ops.jobs import JobOutcome
 from ssa_ops.models import User
 from ssa_ops.texts import text_store
+
 
 def _upper(text):
     return text.strip().upper()
@@ -71,11 +72,11 @@ def _word_parser(words: dict, message):
 
 
 _status = _word_parser(
-    STATUS_WORDS, _lazy("Status must be active, suspended or terminated (正常, 暂停, 终止).")
+    STATUS_WORDS, gettext_lazy("Status must be active, suspended or terminated (正常, 暂停, 终止).")
 )
 _contact_role = _word_parser(
     CONTACT_ROLE_WORDS,
-    _lazy(
+    gettext_lazy(
         "Role must be general_manager, sales_manager, special_sales or finance "
         "(总经理, 销售经理, 大客户联系人, 财务)."
     ),
@@ -85,7 +86,9 @@ _contact_role = _word_parser(
 def _phone(text):
     if not phone_is_valid(text):
         raise ValueError(
-            text_store(_lazy("Enter a phone number of 7 to 20 digits (+, - and spaces allowed)."))
+            text_store(
+                gettext_lazy("Enter a phone number of 7 to 20 digits (+, - and spaces allowed).")
+            )
         )
     return text.strip()
 
@@ -94,7 +97,7 @@ def _email(text):
     try:
         validate_email(text.strip())
     except ValidationError:
-        raise ValueError(text_store(_lazy("Enter a valid email address."))) from None
+        raise ValueError(text_store(gettext_lazy("Enter a valid email address."))) from None
     return text.strip().lower()
 
 
@@ -104,13 +107,13 @@ def _yes_no(text):
         return True
     if value in {"0", "n", "no", "false", "否", ""}:
         return False
-    raise ValueError(text_store(_lazy("Write yes or no.")))
+    raise ValueError(text_store(gettext_lazy("Write yes or no.")))
 
 
 def _max(length):
     def parse(text):
         if len(text) > length:
-            raise ValueError(text_store(_lazy("At most %(n)s characters."), n=length))
+            raise ValueError(text_store(gettext_lazy("At most %(n)s characters."), n=length))
         return text.strip()
 
     return parse
@@ -247,14 +250,24 @@ class DealerImportSpec(ImportSpec):
                         DEALERS_SHEET,
                         row.number,
                         "Dealer code",
-                        text_store(_lazy("Dealer code repeats row %(row)s."), row=seen_codes[code]),
+                        text_store(
+                            gettext_lazy("Dealer code repeats row %(row)s."), row=seen_codes[code]
+                        ),
                     )
                 seen_codes.setdefault(code, row.number)
             if values.get("region") and values["region"] not in regions:
-                report.add(DEALERS_SHEET, row.number, "Region", text_store(_lazy("Unknown region code.")))
+                report.add(
+                    DEALERS_SHEET,
+                    row.number,
+                    "Region",
+                    text_store(gettext_lazy("Unknown region code.")),
+                )
             if values.get("group") and values["group"] not in groups:
                 report.add(
-                    DEALERS_SHEET, row.number, "Dealer group", text_store(_lazy("Unknown dealer group code."))
+                    DEALERS_SHEET,
+                    row.number,
+                    "Dealer group",
+                    text_store(gettext_lazy("Unknown dealer group code.")),
                 )
             credit = values.get("credit_code")
             if credit:
@@ -263,7 +276,10 @@ class DealerImportSpec(ImportSpec):
                         DEALERS_SHEET,
                         row.number,
                         "Unified social credit code",
-                        text_store(_lazy("Credit code repeats row %(row)s."), row=seen_credit[credit]),
+                        text_store(
+                            gettext_lazy("Credit code repeats row %(row)s."),
+                            row=seen_credit[credit],
+                        ),
                     )
                 seen_credit.setdefault(credit, row.number)
                 owner = credit_owner.get(credit)
@@ -272,7 +288,10 @@ class DealerImportSpec(ImportSpec):
                         DEALERS_SHEET,
                         row.number,
                         "Unified social credit code",
-                        text_store(_lazy("Dealer %(code)s already has this credit code."), code=owner),
+                        text_store(
+                            gettext_lazy("Dealer %(code)s already has this credit code."),
+                            code=owner,
+                        ),
                     )
             current = existing.get(code)
             if current and values.get("status") and values["status"] != current["status"]:
@@ -281,7 +300,9 @@ class DealerImportSpec(ImportSpec):
                     row.number,
                     "Status",
                     text_store(
-                        _lazy("Status of an existing dealer changes only through a change request.")
+                        gettext_lazy(
+                            "Status of an existing dealer changes only through a change request."
+                        )
                     ),
                 )
         known_codes = set(existing) | set(seen_codes)
@@ -293,7 +314,7 @@ class DealerImportSpec(ImportSpec):
                     CONTACTS_SHEET,
                     row.number,
                     "Dealer code",
-                    text_store(_lazy("No dealer with this code in the file or the system.")),
+                    text_store(gettext_lazy("No dealer with this code in the file or the system.")),
                 )
             if code and row.values.get("is_primary"):
                 if code in primary_rows:
@@ -302,7 +323,7 @@ class DealerImportSpec(ImportSpec):
                         row.number,
                         "Primary",
                         text_store(
-                            _lazy("Dealer already has a primary contact in row %(row)s."),
+                            gettext_lazy("Dealer already has a primary contact in row %(row)s."),
                             row=primary_rows[code],
                         ),
                     )
@@ -351,12 +372,12 @@ class DealerImportSpec(ImportSpec):
                 changes_by_code[dealer.code] = changes
         Dealer.objects.bulk_create(to_create, batch_size=2000)
         Dealer.objects.bulk_update(to_update, update_fields, batch_size=2000)
-        progress(1, 3, _lazy("Saving"))
+        progress(1, 3, gettext_lazy("Saving"))
         # bulk_create sets primary keys on PostgreSQL and SQLite >= 3.35.
         existing.update((dealer.code, dealer) for dealer in to_create)
         created_codes = {dealer.code for dealer in to_create}
         contact_counts = self._contacts_replace(rows.get(CONTACTS_SHEET, []), existing)
-        progress(2, 3, _lazy("Saving"))
+        progress(2, 3, gettext_lazy("Saving"))
         # One audit event per dealer touched, naming what the import did to it.
         events = []
         for code in sorted(created_codes | set(changes_by_code) | set(contact_counts)):
@@ -444,7 +465,9 @@ def dealer_import_job(job, progress) -> JobOutcome:
         return JobOutcome(
             ok=False,
             message=text_store(
-                _lazy("%(n)s problems found; nothing was imported. Download the error report."),
+                gettext_lazy(
+                    "%(n)s problems found; nothing was imported. Download the error report."
+                ),
                 n=len(result.errors),
             ),
             result=result.error_workbook,
@@ -456,14 +479,19 @@ def dealer_import_job(job, progress) -> JobOutcome:
     return JobOutcome(
         ok=True,
         message=text_store(
-            _lazy("Imported: %(created)s new dealers, %(updated)s updated, %(contacts)s contacts."),
+            gettext_lazy(
+                "Imported: %(created)s new dealers, %(updated)s updated, %(contacts)s contacts."
+            ),
             **summary,
         ),
         summary=summary,
     )
 
 
+# The export reads back through the import: the same headers, plus the region's name beside
+# its code and the primary contact, which the import ignores.
 EXPORT_DEALER_HEADERS = [column.header for column in DEALER_COLUMNS] + [
+    "Region name",
     "Primary contact",
     "Primary contact phone",
     "Primary contact email",
@@ -471,13 +499,31 @@ EXPORT_DEALER_HEADERS = [column.header for column in DEALER_COLUMNS] + [
 EXPORT_CONTACT_HEADERS = [column.header for column in CONTACT_COLUMNS]
 
 
+def _export_queryset(user, params: dict):
+    """The dealers the list showed when the export was asked for: its filters and sort."""
+    region = (
+        Region.objects.filter(pk=params.get("region")).first() if params.get("region") else None
+    )
+    group = (
+        DealerGroup.objects.filter(pk=params.get("group")).first() if params.get("group") else None
+    )
+    dealers = dealer_search(
+        user=user,
+        query=params.get("q", ""),
+        region=region,
+        status=params.get("status", ""),
+        group=group,
+    )
+    return DEALER_SORTING.apply(dealers, params.get("sort", ""))[0]
+
+
 def dealer_export_job(job, progress) -> JobOutcome:
     """Job handler: every dealer the user sees, with its primary contact, and all contacts."""
     user = User.objects.get(pk=job.created_by_id)
-    dealers = dealer_list(user=user).order_by("code")
+    dealers = _export_queryset(user, job.params or {})
     total = dealers.count()
     output = io.BytesIO()
-    book = xlsxwriter.Workbook(output, {"constant_memory": True, "in_memory": True})
+    book = workbook_open(output, constant_memory=True)
     header = book.add_format({"bold": True, "bg_color": "#E9ECEF"})
     sheet = book.add_worksheet(DEALERS_SHEET)
     sheet.write_row(0, 0, EXPORT_DEALER_HEADERS, header)
@@ -496,6 +542,7 @@ def dealer_export_job(job, progress) -> JobOutcome:
             "name_zh",
             "name_en",
             "region__code",
+            "region__name_zh",
             "group__code",
             "status",
             "legal_entity",
@@ -518,13 +565,14 @@ def dealer_export_job(job, progress) -> JobOutcome:
                 row["legal_entity"],
                 row["credit_code"],
                 row["address"],
+                row["region__name_zh"],
                 primary.get("name", ""),
                 primary.get("phone", ""),
                 primary.get("email", ""),
             ],
         )
         if row_number % 2000 == 0:
-            progress(row_number, total, _lazy("Writing dealers"))
+            progress(row_number, total, gettext_lazy("Writing dealers"))
     contacts = book.add_worksheet(CONTACTS_SHEET)
     contacts.write_row(0, 0, EXPORT_CONTACT_HEADERS, header)
     for index, row in enumerate(
@@ -547,11 +595,11 @@ def dealer_export_job(job, progress) -> JobOutcome:
             ],
         )
     book.close()
-    progress(total, total, _lazy("Done"))
+    progress(total, total, gettext_lazy("Done"))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     return JobOutcome(
         ok=True,
-        message=text_store(_lazy("%(n)s dealers exported."), n=row_number),
+        message=text_store(gettext_lazy("%(n)s dealers exported."), n=row_number),
         result=output.getvalue(),
         result_name=f"dealers-{stamp}.xlsx",
         summary={"dealers": row_number},
@@ -561,7 +609,7 @@ def dealer_export_job(job, progress) -> JobOutcome:
 def dealer_workbook(dealer: Dealer) -> bytes:
     """One dealer with its contacts, change requests and full history, for the record."""
     output = io.BytesIO()
-    book = xlsxwriter.Workbook(output, {"in_memory": True, "remove_timezone": True})
+    book = workbook_open(output, remove_timezone=True)
     bold = book.add_format({"bold": True, "bg_color": "#E9ECEF"})
     when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     profile = book.add_worksheet(_("Profile"))

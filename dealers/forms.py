@@ -78,7 +78,10 @@ class ChangeRequestFilterForm(forms.Form):
     )
     status = forms.ChoiceField(label=_("Status"), required=False)
     region = forms.ModelChoiceField(
-        label=_("Region"), queryset=Region.objects.none(), required=False, empty_label=_("All regions")
+        label=_("Region"),
+        queryset=Region.objects.none(),
+        required=False,
+        empty_label=_("All regions"),
     )
     applied_failed = forms.BooleanField(label=_("Not applied only"), required=False)
 

@@ -12,9 +12,9 @@ from pathlib import Path, PurePath
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import File
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from PIL import Image
 
 from ssa_ops import tabular
@@ -253,11 +253,13 @@ def _check_heic(upload, *, kind=HEIC) -> None:
 
 # Why an OFD was refused, by ofd.OfdError code.
 _OFD_REFUSALS = {
-    "unsafe_path": _lazy("The OFD file holds a part whose name points outside it; it is refused."),
-    "too_many_entries": _lazy("The OFD file has too many parts to read safely."),
-    "too_large": _lazy("The OFD file unpacks to too much data to read safely."),
-    "compression_ratio": _lazy("The OFD file unpacks to too much data to read safely."),
-    "encrypted": _lazy("The OFD file is encrypted; upload an unprotected copy."),
+    "unsafe_path": gettext_lazy(
+        "The OFD file holds a part whose name points outside it; it is refused."
+    ),
+    "too_many_entries": gettext_lazy("The OFD file has too many parts to read safely."),
+    "too_large": gettext_lazy("The OFD file unpacks to too much data to read safely."),
+    "compression_ratio": gettext_lazy("The OFD file unpacks to too much data to read safely."),
+    "encrypted": gettext_lazy("The OFD file is encrypted; upload an unprotected copy."),
 }
 
 
@@ -269,7 +271,7 @@ def _check_ofd(upload, *, kind=OFD) -> None:
         document = ofd_open(upload.read())
     except OfdError as error:
         message = _OFD_REFUSALS.get(
-            error.code, _lazy("The file is a zip archive but not a valid OFD document.")
+            error.code, gettext_lazy("The file is a zip archive but not a valid OFD document.")
         )
         raise UploadRejected(str(message), extra={"reason": error.code}) from error
     _refuse_pages(OFD, len(document.pages))
@@ -369,6 +371,45 @@ def attachment_download_name(attachment: Attachment) -> str:
     stem = PurePath(attachment.original_name.replace("\\", "/")).stem.strip(". ") or "document"
     kind = attachment_kind(attachment)
     return f"{stem}.{FILE_EXTENSIONS[kind]}" if kind else f"{stem}.bin"
+
+
+def _private_file_response(file, *, filename, content_type, inline):
+    # The type is the one detected at upload and browsers may not guess another (nosniff);
+    # nothing served from here may run script or load anything.
+    response = FileResponse(
+        file, as_attachment=not inline, filename=filename, content_type=content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    )
+    return response
+
+
+def attachment_file_response(attachment: Attachment, *, inline=False) -> FileResponse:
+    """The original file, named and typed by what it is. Only kinds a browser shows as they
+    are (PDF, JPEG, PNG) may open in the browser; every other kind is a download."""
+    return _private_file_response(
+        attachment.file.open("rb"),
+        filename=attachment_download_name(attachment),
+        content_type=attachment.mime_type,
+        inline=inline and attachment_kind(attachment) in BROWSER_KINDS,
+    )
+
+
+def attachment_rendition_response(attachment: Attachment, *, page: int) -> FileResponse:
+    """One page of the attachment's browser-viewable copy, shown inline; 404 if there is none."""
+    rendition = attachment.renditions.filter(page=page).first()
+    if rendition is None:
+        raise Http404
+    stem = attachment_download_name(attachment).rsplit(".", 1)[0]
+    extension = "png" if rendition.mime_type == "image/png" else "jpg"
+    return _private_file_response(
+        rendition.file.open("rb"),
+        filename=f"{stem}-{page}.{extension}",
+        content_type=rendition.mime_type,
+        inline=True,
+    )
 
 
 def attachments_create(

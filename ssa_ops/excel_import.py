@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import xlsxwriter
 from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
+from ssa_ops.excel_export import workbook_open
 from ssa_ops.tabular import tabular_open
 from ssa_ops.texts import is_stored_text, text_render, text_store
 
@@ -224,7 +224,7 @@ def _parse_rows(sheet: _Sheet, report: ErrorReport, progress: Progress, total: i
             try:
                 values[column.key] = column.parse(text)
             except (ValueError, ArithmeticError) as error:
-                message = error.args[0] if error.args and error.args[0] else _lazy("Invalid value.")
+                message = (error.args[0] if error.args else "") or gettext_lazy("Invalid value.")
                 report.add(sheet.spec.name, offset, column.header, message)
         parsed.append(ParsedRow(offset, values))
         done += 1
@@ -237,7 +237,7 @@ def error_workbook_build(sheets: dict[str, "_Sheet"], errors: list[RowError]) ->
     """The uploaded sheets with every bad cell in red and its message as a comment, plus a
     list of all errors, in the active language."""
     output = io.BytesIO()
-    book = xlsxwriter.Workbook(output, {"in_memory": True, "strings_to_numbers": False})
+    book = workbook_open(output)
     bad = book.add_format({"bg_color": "#F8D7DA", "font_color": "#842029", "border": 1})
     bold = book.add_format({"bold": True, "bg_color": "#E9ECEF"})
     summary = book.add_worksheet(_("Errors")[:31])
@@ -302,7 +302,7 @@ def import_template_build(spec: "type[ImportSpec] | ImportSpec") -> bytes:
     each header with its code beside ("经销商代码 [code]"), the accepted names and whether it is
     required (*) as a comment, an example row, and drop-downs for choice columns."""
     output = io.BytesIO()
-    book = xlsxwriter.Workbook(output, {"in_memory": True})
+    book = workbook_open(output)
     bold = book.add_format({"bold": True, "bg_color": "#E9ECEF"})
     required = book.add_format({"bold": True, "bg_color": "#FFF3CD"})
     example = book.add_format({"italic": True, "font_color": "#6C757D"})

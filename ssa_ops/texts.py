@@ -50,7 +50,9 @@ def text_render(value) -> str:
     params = value.get("params")
     if not params:
         return translated
-    rendered = {key: text_render(item) if is_stored_text(item) else item for key, item in params.items()}
+    rendered = {
+        key: text_render(item) if is_stored_text(item) else item for key, item in params.items()
+    }
     try:
         return translated % rendered
     except (KeyError, ValueError, TypeError):

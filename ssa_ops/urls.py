@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from ssa_ops import api, views
+from ssa_ops import api, attachment_api, views
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -36,6 +36,21 @@ api_patterns = [
     path("auth/token/", api.TokenObtainApi.as_view(), name="api-token"),
     path("jobs/<int:job_id>/", api.JobDetailApi.as_view(), name="api-job-detail"),
     path("jobs/<int:job_id>/result/", api.JobResultApi.as_view(), name="api-job-result"),
+    path(
+        "attachments/<uuid:attachment_id>/",
+        attachment_api.AttachmentDetailApi.as_view(),
+        name="api-attachment-detail",
+    ),
+    path(
+        "attachments/<uuid:attachment_id>/file/",
+        attachment_api.AttachmentFileApi.as_view(),
+        name="api-attachment-file",
+    ),
+    path(
+        "attachments/<uuid:attachment_id>/pages/<int:page>/",
+        attachment_api.AttachmentPageApi.as_view(),
+        name="api-attachment-page",
+    ),
     path("dealers/", include("dealers.api_urls")),
 ]
 

@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -19,10 +19,9 @@ from django.views.i18n import set_language
 
 from ssa_ops.accounts import password_reset_request, user_password_set
 from ssa_ops.attachments import (
-    BROWSER_KINDS,
-    attachment_download_name,
+    attachment_file_response,
     attachment_get_for_user,
-    attachment_kind,
+    attachment_rendition_response,
 )
 from ssa_ops.dashboard import dashboard_panels
 from ssa_ops.errors import ApplicationError
@@ -106,46 +105,18 @@ def job_download(request, job_id):
     )
 
 
-def _private_file_response(file, *, filename, content_type, inline):
-    # The type is the one detected at upload and browsers may not guess another (nosniff);
-    # nothing served here may run script or load anything.
-    response = FileResponse(
-        file, as_attachment=not inline, filename=filename, content_type=content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = (
-        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
-    )
-    return response
-
-
 def attachment_download(request, attachment_id):
     """The original file, named and typed by what it is (a PDF named licence.html downloads
-    as licence.pdf). Only PDF, JPEG and PNG open in the browser (?inline=1)."""
+    as licence.pdf); PDF, JPEG and PNG open in the browser with ?inline=1."""
     attachment = attachment_get_for_user(user=request.user, attachment_id=attachment_id)
-    return _private_file_response(
-        attachment.file.open("rb"),
-        filename=attachment_download_name(attachment),
-        content_type=attachment.mime_type,
-        inline=request.GET.get("inline") == "1" and attachment_kind(attachment) in BROWSER_KINDS,
-    )
+    return attachment_file_response(attachment, inline=request.GET.get("inline") == "1")
 
 
 def attachment_rendition(request, attachment_id, page):
-    """A page of an attachment's browser-viewable copy (HEIC, TIFF, OFD), shown inline, to
-    whoever may see the original."""
+    """A page of an attachment's browser-viewable copy (HEIC, TIFF, OFD), to whoever may see
+    the original."""
     attachment = attachment_get_for_user(user=request.user, attachment_id=attachment_id)
-    rendition = attachment.renditions.filter(page=page).first()
-    if rendition is None:
-        raise Http404
-    stem = attachment_download_name(attachment).rsplit(".", 1)[0]
-    extension = "png" if rendition.mime_type == "image/png" else "jpg"
-    return _private_file_response(
-        rendition.file.open("rb"),
-        filename=f"{stem}-{page}.{extension}",
-        content_type=rendition.mime_type,
-        inline=True,
-    )
+    return attachment_rendition_response(attachment, page=page)
 
 
 @permission_required("ssa_ops.view_outboundemail", raise_exception=True)

@@ -134,9 +134,12 @@ def transition_check(instance, name: str, user) -> None:
     if declared is None:
         raise Http404
     permission = declared.permission
-    if isinstance(permission, Allowed) and user is not None:
-        if not (user.is_authenticated and user.has_perm(permission.codename)):
-            raise PermissionRefused(_("You may not do this."), code="permission_denied")
+    if (
+        isinstance(permission, Allowed)
+        and user is not None
+        and not (user.is_authenticated and user.has_perm(permission.codename))
+    ):
+        raise PermissionRefused(_("You may not do this."), code="permission_denied")
     current = _transition_for_state(instance, name)
     if current is None:
         raise TransitionNotAllowed(

@@ -39,12 +39,14 @@ class WorkflowTransitionApi(APIView):
         reason = ""
         reason_rule = workflow.transitions[self.transition].custom.get("reason")
         if reason_rule != REASON_NONE:
-            body = (RequiredReasonSerializer if reason_rule == REASON_REQUIRED else ReasonSerializer)(
-                data=request.data
-            )
+            body = (
+                RequiredReasonSerializer if reason_rule == REASON_REQUIRED else ReasonSerializer
+            )(data=request.data)
             body.is_valid(raise_exception=True)
             reason = body.validated_data["reason"]
-        result = workflow.run(name=self.transition, user=request.user, pk=instance.pk, reason=reason)
+        result = workflow.run(
+            name=self.transition, user=request.user, pk=instance.pk, reason=reason
+        )
         return Response(workflow.serializer(result).data)
 
 
@@ -69,7 +71,6 @@ def workflow_api_urls(model, *, prefix="") -> list:
                 f"{declared.target}).",
             },
         )
-
 
         def post(self, request, pk):  # its own function: the schema decoration is per endpoint
             return WorkflowTransitionApi.post(self, request, pk)

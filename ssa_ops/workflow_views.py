@@ -17,7 +17,10 @@ def workflow_act(request, pk, transition, model):
     instance = workflow.get_for_user(user=request.user, pk=pk)
     try:
         result = workflow.run(
-            name=transition, user=request.user, pk=instance.pk, reason=request.POST.get("reason", "")
+            name=transition,
+            user=request.user,
+            pk=instance.pk,
+            reason=request.POST.get("reason", ""),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

@@ -44,13 +44,9 @@ def test_two_ops_deciding_at_once_exactly_one_wins(make_user, monkeypatch):
         barrier.wait()
         try:
             if act == "approve":
-                services.change_request_approve(
-                    actor=user, pk=change_request.pk, reason="ok"
-                )
+                services.change_request_approve(actor=user, pk=change_request.pk, reason="ok")
             else:
-                services.change_request_reject(
-                    actor=user, pk=change_request.pk, reason="no"
-                )
+                services.change_request_reject(actor=user, pk=change_request.pk, reason="no")
             outcomes[user.username] = "won"
         except TransitionNotAllowed as error:
             outcomes[user.username] = error.message

@@ -225,8 +225,9 @@ def test_export_then_import_round_trips(region, make_user, django_capture_on_com
     exported = job.result_file.open("rb").read()
     sheet = openpyxl.load_workbook(io.BytesIO(exported))["Dealers"]
     assert sheet.max_row == 4
-    assert sheet.cell(1, 10).value == "Primary contact"
-    assert {sheet.cell(r, 10).value for r in range(2, 5)} == {"主联系人0", "主联系人1", "主联系人2"}
+    assert sheet.cell(1, 10).value == "Region name"
+    assert sheet.cell(1, 11).value == "Primary contact"
+    assert {sheet.cell(r, 11).value for r in range(2, 5)} == {"主联系人0", "主联系人1", "主联系人2"}
     result = run(exported, user)
     assert result.ok, result.errors
     assert result.summary["created"] == 0 and result.summary["updated"] == 0

@@ -7,7 +7,7 @@ from PIL import Image
 from dealers import services
 from dealers.models import DealerChangeRequest
 from ssa_ops.audit import audit_record
-from ssa_ops.models import Attachment
+from ssa_ops.models import Attachment, User
 from ssa_ops.roles import Role
 from tests.dealers.factories import DealerContactFactory, DealerFactory, RegionFactory
 
@@ -128,7 +128,11 @@ def test_form_shows_field_errors_inline_and_saves_nothing(client, dealer_user):
         "contacts-0-name": "钱七",
         "contacts-0-phone": "12",
     }
-    response = client.post(f"/dealers/{dealer.pk}/changes/new/", form, HTTP_ACCEPT_LANGUAGE="en")
+    client.session.save()
+    user = User.objects.get(pk=client.session["_auth_user_id"])
+    user.language = "en"
+    user.save(update_fields=["language"])
+    response = client.post(f"/dealers/{dealer.pk}/changes/new/", form)
     assert response.status_code == 200
     page = response.content.decode()
     assert "check character" in page
@@ -152,8 +156,8 @@ def test_ops_approves_in_the_browser_and_the_dealer_changes(
         )
     dealer_user.dealer.refresh_from_db()
     assert dealer_user.dealer.address == "西安市雁塔区1号"
-    # what happened, in the resulting state's words
-    assert f"{change_request.number} 现为已生效" in response.content.decode()
+    # what happened, in the resulting state's words (the apply task runs after the response)
+    assert f"{change_request.number} 现为已批准" in response.content.decode()
     page = client.get(f"/dealers/{dealer_user.dealer.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     timeline = page.content.decode().split('id="timeline"')[1]
     # The timeline speaks the reader's language: action, field label and both values.
@@ -231,7 +235,7 @@ def test_import_page_starts_a_job_and_shows_the_error_report(
 
 
 def test_import_page_refuses_a_file_that_is_not_excel(client, make_user):
-    login(client, make_user(Role.OPS_LEAD))
+    login(client, make_user(Role.OPS_LEAD, language="en"))
     response = client.post(
         "/dealers/import/",
         {"file": SimpleUploadedFile("d.xlsx", b"%PDF-1.4 fake")},
@@ -264,8 +268,10 @@ def test_dealer_export_with_history(client, dealer_user):
         action="change_applied",
         changes={"address": [old_address, "成都市高新区8号"]},
     )
+    dealer_user.language = "en"
+    dealer_user.save(update_fields=["language"])
     login(client, dealer_user)
-    response = client.get(f"/dealers/{dealer.pk}/export/", HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(f"/dealers/{dealer.pk}/export/")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["Profile", "Contacts", "Change requests", "History"]
@@ -296,16 +302,14 @@ def test_navigation_marks_exactly_the_section_of_the_page(client, make_user):
 
 def test_region_manager_dashboard_lists_open_requests_of_its_regions_only(client, make_user):
     north, south = RegionFactory(code="N"), RegionFactory(code="S")
-    manager = make_user(Role.REGION_MANAGER, regions=[north])
+    manager = make_user(Role.REGION_MANAGER, regions=[north], language="en")
     requests = {}
     for region in (north, south):
         filer = make_user(Role.DEALER, dealer=DealerFactory(region=region))
         change_request = services.change_request_create(
             actor=filer, dealer=filer.dealer, values={"address": f"{region.code} 新地址"}
         )
-        requests[region.code] = services.change_request_submit(
-            actor=filer, pk=change_request.pk
-        )
+        requests[region.code] = services.change_request_submit(actor=filer, pk=change_request.pk)
     login(client, manager)
     page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     open_changes = page.split('id="open-changes"')[1]

@@ -10,8 +10,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def test_dealer_files_a_change_ops_approves_and_the_dealer_sees_it_applied(page, make_user):
     # given a dealer user and an ops user
-    dealer_user = make_user(Role.DEALER, username="dealer_e2e")
-    make_user(Role.OPS, username="ops_e2e")
+    dealer_user = make_user(Role.DEALER, username="dealer_e2e", language="en")
+    make_user(Role.OPS, username="ops_e2e", language="en")
     dealer = dealer_user.dealer
     DealerContactFactory(dealer=dealer, is_primary=True, name="王经理")
 
@@ -34,10 +34,20 @@ def test_dealer_files_a_change_ops_approves_and_the_dealer_sees_it_applied(page,
     sign_in(page, "ops_e2e")
     page.click("text=Change queue")
     page.click(f"text={number}")
-    page.fill("#reason", "Matches the new licence")
-    page.click("#approve-cr")
+    # the buttons are the transitions ops may take now, and approving asks first
+    assert page.locator("form.workflow-action button").all_inner_texts() == [
+        "Approve and apply",
+        "Reject",
+    ]
+    page.fill("#reason-approve", "Matches the new licence")
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.click("#approve-button")
     page.wait_for_selector(".messages .success")
+    assert dialogs == ["Approve this request? The dealer's data changes now."]
     assert page.inner_text("#cr-status") == "Applied"
+    assert f"{number} is now Applied." in page.inner_text(".messages")
+    assert page.locator("form.workflow-action").count() == 0
     sign_out(page)
 
     # then the dealer sees the new address, the new contact and the history
@@ -58,7 +68,7 @@ def test_a_job_page_shows_progress_and_the_result(page, make_user):
         DealerContactFactory(is_primary=True)
     sign_in(page, "lead_e2e")
     page.click("text=Dealers")
-    page.click("text=Export to Excel")
+    page.click("text=Export this list to Excel")
     page.wait_for_selector("#job-download")
     assert page.inner_text("#job-status") == "Succeeded"
     assert page.inner_text(".progress .fill") == "100%"

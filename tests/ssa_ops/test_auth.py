@@ -19,11 +19,11 @@ def test_login_lands_on_the_role_dashboard(client, make_user):
 
 
 def test_navigation_follows_the_role(client, make_user):
-    client.force_login(make_user(Role.DEALER))
-    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.force_login(make_user(Role.DEALER, language="en"))
+    page = client.get("/").content.decode()
     assert "My dealer" in page and "Outbox" not in page and "Change queue" not in page
-    client.force_login(make_user(Role.OPS_LEAD))
-    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.force_login(make_user(Role.OPS_LEAD, language="en"))
+    page = client.get("/").content.decode()
     assert "Change queue" in page and "Outbox" in page and "My dealer" not in page
 
 

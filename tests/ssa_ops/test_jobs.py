@@ -34,7 +34,7 @@ def test_running_a_finished_job_again_does_nothing(make_user, django_capture_on_
 def test_jobs_are_private_to_their_starter_unless_the_role_sees_all(
     client, make_user, django_capture_on_commit_callbacks
 ):
-    owner = make_user(Role.OPS)
+    owner = make_user(Role.OPS, language="en")
     with django_capture_on_commit_callbacks(execute=True):
         job = job_start(kind="dealer_export", actor=owner)
     client.force_login(make_user(Role.OPS))
