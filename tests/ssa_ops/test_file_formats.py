@@ -365,3 +365,31 @@ def test_the_viewer_include_shows_every_accepted_type(
     assert "兰溪市悦济舫餐厅" in html
     assert html.count('class="attachment"') == 5
     assert sorted(DOCUMENT_KINDS) == ["heic", "jpeg", "ofd", "pdf", "png", "tiff"]
+
+
+def test_a_heic_over_the_pixel_limit_is_refused(settings):
+    settings.ATTACHMENT_MAX_PIXELS = 3_000
+    with pytest.raises(UploadRejected) as error:
+        upload_check(upload=SimpleUploadedFile("IMG.heic", heic(size=(64, 48))))
+    assert error.value.message == "The image is 64×48 pixels; at most 3,000 pixels are allowed."
+
+
+def test_a_rendition_that_cannot_be_made_is_marked_failed(
+    owner, settings, django_capture_on_commit_callbacks
+):
+    # given a TIFF whose stored file is gone by the time the task runs
+    with django_capture_on_commit_callbacks() as callbacks:
+        attachment = attachment_create(
+            owner=owner, upload=SimpleUploadedFile("scan.tif", tiff(THREE_PAGES)), actor=None
+        )
+    assert attachment.rendition_status == Attachment.RenditionStatus.PENDING
+    attachment.file.storage.delete(attachment.file.name)
+    # when the task runs
+    for callback in callbacks:
+        callback()
+    # then the rendition is marked failed with its reason, and the viewer says so
+    attachment.refresh_from_db()
+    assert (attachment.rendition_status, attachment.rendition_error) == ("failed", "missing")
+    assert AttachmentRendition.objects.count() == 0
+    html = render_to_string("includes/attachments.html", {"attachments": attachments_for(owner)})
+    assert "No preview could be made of this file; download it to open it." in html
