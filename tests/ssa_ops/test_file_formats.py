@@ -393,3 +393,10 @@ def test_a_rendition_that_cannot_be_made_is_marked_failed(
     assert AttachmentRendition.objects.count() == 0
     html = render_to_string("includes/attachments.html", {"attachments": attachments_for(owner)})
     assert "No preview could be made of this file; download it to open it." in html
+
+
+def test_ofd_pages_are_limited(settings):
+    settings.ATTACHMENT_MAX_PDF_PAGES = 0
+    with pytest.raises(UploadRejected) as error:
+        upload_check(upload=SimpleUploadedFile("i.ofd", real_ofd(settings)))
+    assert error.value.message == "The OFD has 1 pages; at most 0 are allowed."
