@@ -14,6 +14,7 @@ import os
 import uuid
 from functools import lru_cache
 
+import pillow_heif
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -21,6 +22,9 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, ImageSequence
 
 from ssa_ops.attachments import HEIC, OFD, TIFF, attachment_kind
 from ssa_ops.models import Attachment, AttachmentRendition
+from ssa_ops.ofd import OfdError, ofd_open
+
+pillow_heif.register_heif_opener()  # lets Pillow open HEIC/HEIF
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +152,6 @@ def _image_rendition(image: Image.Image) -> tuple[bytes, str, int, int]:
 
 
 def _render_heic(data: bytes):
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
     try:
         with Image.open(io.BytesIO(data), formats=["HEIF"]) as image:
             upright = ImageOps.exif_transpose(image)
@@ -173,8 +174,6 @@ def _render_tiff(data: bytes):
 
 
 def _render_ofd(data: bytes):
-    from ssa_ops.ofd import OfdError, ofd_open
-
     try:
         document = ofd_open(data)
     except OfdError as error:
