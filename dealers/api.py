@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
@@ -50,12 +50,16 @@ class DealerDetailSerializer(DealerSerializer):
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
+    action_label = serializers.CharField(read_only=True)
+    reason = serializers.CharField(source="reason_display", read_only=True)
+
     class Meta:
         model = AuditEvent
         fields = [
             "created_at",
             "actor_name",
             "action",
+            "action_label",
             "from_state",
             "to_state",
             "reason",
@@ -92,18 +96,27 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         ]
 
 
+def SORT_PARAMETER(keys: str) -> OpenApiParameter:  # noqa: N802 (reads like a constant)
+    return OpenApiParameter("sort", str, description=f"Sort by {keys}; '-' before a key reverses")
+
+
 class DealerListApi(ListAPIView):
     permission_classes = [requires("dealers.view_dealer")]
     serializer_class = DealerSerializer
 
+    @extend_schema(parameters=[SORT_PARAMETER("code, name, region, group, status, ...")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.dealer_search(
+        dealers = selectors.dealer_search(
             user=self.request.user,
             query=params.get("q", ""),
             status=params.get("status", ""),
             region=int_param(self.request, "region", minimum=1),
         )
+        return selectors.DEALER_SORTING.apply(dealers, params.get("sort", ""), strict=True)[0]
 
 
 class DealerDetailApi(APIView):
@@ -144,10 +157,29 @@ class ChangeRequestListApi(ListAPIView):
             return [requires("dealers.add_dealerchangerequest")()]
         return [requires("dealers.view_dealerchangerequest")()]
 
+    @extend_schema(
+        parameters=[
+            SORT_PARAMETER("number, dealer, status, filed_by, created, submitted"),
+            OpenApiParameter("q", str, description="Number, dealer code or name"),
+            OpenApiParameter("status", str),
+            OpenApiParameter("queue", bool, description="Only what ops must still act on"),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
-        return selectors.change_request_list(
-            user=self.request.user, status=self.request.query_params.get("status", "")
+        params = self.request.query_params
+        queue = params.get("queue", "").lower() in ("1", "true")
+        requests = selectors.change_request_search(
+            user=self.request.user,
+            queue=queue,
+            query=params.get("q", "")[:100],
+            status=params.get("status", ""),
+            region=int_param(self.request, "region", minimum=1),
         )
+        sorting = selectors.CHANGE_QUEUE_SORTING if queue else selectors.CHANGE_REQUEST_SORTING
+        return sorting.apply(requests, params.get("sort", ""), strict=True)[0]
 
     @extend_schema(request=ChangeRequestCreateSerializer, responses={201: ChangeRequestSerializer})
     def post(self, request):

@@ -9,10 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+import pillow_heif
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import File
 from django.http import FileResponse, Http404
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image
@@ -20,6 +22,8 @@ from PIL import Image
 from ssa_ops import tabular
 from ssa_ops.errors import ApplicationError
 from ssa_ops.models import Attachment
+from ssa_ops.ofd import MAX_PAGES as OFD_MAX_PAGES
+from ssa_ops.ofd import OfdError, ofd_open
 
 PDF, JPEG, PNG, HEIC, TIFF, OFD = "pdf", "jpeg", "png", "heic", "tiff", "ofd"
 XLSX, XLS, CSV = tabular.XLSX, tabular.XLS, tabular.CSV
@@ -108,7 +112,7 @@ def _sniff_kind(head: bytes, upload=None) -> str | None:
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return PNG
     brands = _heif_brands(head)
-    if brands & _HEIF_BRANDS or (head[8:12] in _HEIF_CONTAINER_BRANDS and b"avif" not in brands):
+    if brands & _HEIF_BRANDS or (brands & _HEIF_CONTAINER_BRANDS and b"avif" not in brands):
         return HEIC
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return TIFF
@@ -233,8 +237,6 @@ def _isobmff_complete(upload) -> bool:
 def _check_heic(upload, *, kind=HEIC) -> None:
     """The container's structure and every image's size, without decoding any pixels (that
     happens in the rendition task)."""
-    import pillow_heif
-
     damaged = _("The HEIC/HEIF image is damaged or incomplete and cannot be read.")
     if not _isobmff_complete(upload):
         raise UploadRejected(damaged)
@@ -264,15 +266,18 @@ _OFD_REFUSALS = {
 
 
 def _check_ofd(upload, *, kind=OFD) -> None:
-    from ssa_ops.ofd import OfdError, ofd_open
-
     upload.seek(0)
     try:
         document = ofd_open(upload.read())
     except OfdError as error:
-        message = _OFD_REFUSALS.get(
-            error.code, gettext_lazy("The file is a zip archive but not a valid OFD document.")
-        )
+        if error.code == "too_many_pages":  # the reader stops counting at its own limit
+            message = _("The OFD has more than %(max)s pages; at most %(max)s are allowed.") % {
+                "max": min(OFD_MAX_PAGES, settings.ATTACHMENT_MAX_PDF_PAGES)
+            }
+        else:
+            message = _OFD_REFUSALS.get(
+                error.code, gettext_lazy("The file is a zip archive but not a valid OFD document.")
+            )
         raise UploadRejected(str(message), extra={"reason": error.code}) from error
     _refuse_pages(OFD, len(document.pages))
 
@@ -329,8 +334,8 @@ def upload_check(*, upload, allowed_kinds=DOCUMENT_KINDS) -> CheckedUpload:
         raise UploadRejected(_("The file is empty."))
     if upload.size > max_bytes:
         raise UploadRejected(
-            _("The file is %(size)s MB; at most %(max)s MB is allowed.")
-            % {"size": f"{upload.size / 1048576:.1f}", "max": f"{max_bytes / 1048576:.0f}"}
+            _("The file is %(size)s; at most %(max)s is allowed.")
+            % {"size": filesizeformat(upload.size), "max": filesizeformat(max_bytes)}
         )
     upload.seek(0)
     kind = _sniff_kind(upload.read(64), upload)

@@ -203,7 +203,8 @@ def _parse_rows(sheet: _Sheet, report: ErrorReport, progress: Progress, total: i
     example = [column.example for column in sheet.spec.columns]
     example_row = (
         [example[i] if i < len(example) else "" for i in range(len(sheet.header))]
-        if any(example) and [c.key for c in sheet.spec.columns] == list(sheet.column_index)
+        if any(example)
+        and [c.key for c in sheet.spec.columns] == list(sheet.column_index)
         and list(sheet.column_index.values()) == list(range(len(sheet.column_index)))
         else None
     )

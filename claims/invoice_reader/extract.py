@@ -153,7 +153,7 @@ SEPARATORS = r"[\t:：;；,，.。'\"“”‘’、]*"
 NAME_LABEL = r"(?<!项目)(?<!服务)(?<!劳务)(?:名\s*称|^称)(?!及)[:：]?"
 LABELS = {
     "invoice_code": r"发?票代码[:：]?",
-    "invoice_number": r"发?票号码[:：]?|No[.:]?(?=\d{8})|N[o0º]\.?(?=\s?\d{8})",
+    "invoice_number": r"(?:发.|票)号码[:：]?|No[.:]?(?=\d{8})|N[o0º]\.?(?=\s?\d{8})",
     "issue_date": r"开票日期[:：]?",
     "vin": r"车辆识别代[号码](?:/车架号码?)?[:：]?|车架号码?[:：]?",
     "vehicle_model": r"厂牌型号[:：]?",
@@ -294,14 +294,15 @@ def detect_type(text: str, number: str | None, code: str | None, has_vin: bool) 
         return VAT_ELECTRONIC
     if code and len(code) == 12 and code.endswith(("11", "13")):
         return VAT_ELECTRONIC
-    if "专用发票" in flat:
+    if "专用发票" in flat or re.search(r"增值税专用|专用发", flat):
         return VAT_SPECIAL
     if "普通发票" in flat:
         return VAT_NORMAL
     if has_vin:
         return MOTOR_VEHICLE
     if code and len(code) == 10:
-        return VAT_SPECIAL if "专用" in flat else VAT_NORMAL
+        # The eighth digit of a paper VAT code is the kind: 1 special, 6 normal.
+        return VAT_SPECIAL if code[7] == "1" else VAT_NORMAL
     return UNKNOWN
 
 
@@ -359,10 +360,9 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
         if len(ordered) > 1:
             first("seller_name", ordered[1:2], _name)
         ordered_ids = _reading_order(party_ids)
-        if ordered_ids:
-            first("buyer_id", ordered_ids[:1])
-        if len(ordered_ids) > 1:
-            first("seller_id", ordered_ids[1:2])
+        buyer_ids, seller_ids = _split_by_party(ordered_ids, fields, page)
+        first("buyer_id", buyer_ids)
+        first("seller_id", seller_ids)
 
     # Amounts: the total after 小写 / 价税合计, price and tax from their labels or the 合计 row.
     amount = r"[¥Y]?" + AMOUNT
@@ -415,6 +415,28 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
     )
 
 
+def _split_by_party(hits, fields: dict, page: Page):
+    """Identifier hits for the buyer and for the seller: each belongs to the party whose
+    name is above it (stacked blocks) or on its side (side-by-side blocks). Without both
+    names, the first hit is the buyer's and the second the seller's."""
+    buyer, seller = fields.get("buyer_name"), fields.get("seller_name")
+    if buyer is None or seller is None or buyer.box is None or seller.box is None:
+        return hits[:1], hits[1:2]
+    side_by_side = seller.box[0] - buyer.box[0] > 0.25 and abs(seller.box[1] - buyer.box[1]) < 0.05
+    buyer_hits, seller_hits = [], []
+    for hit in hits:
+        tokens = _span_tokens(hit[0], hit[1], hit[2])
+        if not tokens:
+            continue
+        x = tokens[0].x / page.width
+        y = tokens[0].y / page.height
+        if side_by_side:
+            (seller_hits if x >= seller.box[0] - 0.05 else buyer_hits).append(hit)
+        else:
+            (seller_hits if y >= seller.box[1] - 0.02 else buyer_hits).append(hit)
+    return buyer_hits[:1], seller_hits[:1]
+
+
 def _y(reading: FieldReading | None, page: Page) -> float:
     if reading is None or reading.box is None:
         return 0.0
@@ -430,7 +452,15 @@ def _by_shape(finder: _Finder, fields: dict, is_motor: bool) -> None:
     """Fill what the labels did not give from the values' shapes."""
     top = (0.0, 0.0, 1.0, 0.3)
     if "invoice_number" not in fields:
-        long_numbers = finder.shapes(r"(?<!\d)\d{20}(?!\d)", top)
+        # A 20-digit number is the fully digital invoice's, unless the invoice has a code or
+        # it stands on the check code's (校验码) line.
+        long_numbers = [
+            hit
+            for hit in finder.shapes(r"(?<!\d)\d{20}(?!\d)", top)
+            if "校验" not in hit[0].text and "验码" not in hit[0].text
+        ]
+        if "invoice_code" in fields or "校验码" in finder.all_text():
+            long_numbers = []
         hits = long_numbers or finder.shapes(r"(?<!\d)\d{8}(?!\d)", (0.55, 0.0, 1.0, 0.3))
         if hits:
             line, start, end, value, _ = hits[0]

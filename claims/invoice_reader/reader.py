@@ -115,7 +115,26 @@ def _finish(extraction: Extraction, engine: str, pages: int) -> InvoiceReading:
     return reading
 
 
+def _parties_consistent(reading: InvoiceReading) -> None:
+    """One identifier read as both parties' is the seller's: every seller has one, a private
+    buyer does not. A buyer identifier printed below the seller's name is the seller's."""
+    buyer_id, seller_id = reading.fields.get("buyer_id"), reading.fields.get("seller_id")
+    seller_name = reading.fields.get("seller_name")
+    buyer_name = reading.fields.get("buyer_name")
+    if buyer_id is None:
+        return
+    if seller_id is not None and buyer_id.value == seller_id.value:
+        del reading.fields["buyer_id"]
+        return
+    if buyer_id.box and seller_name and seller_name.box and buyer_name and buyer_name.box:
+        stacked = seller_name.box[1] - buyer_name.box[1] > 0.05
+        if stacked and buyer_id.box[1] > seller_name.box[1] - 0.01:
+            moved = reading.fields.pop("buyer_id")
+            reading.fields.setdefault("seller_id", moved)
+
+
 def _apply_checks(reading: InvoiceReading) -> None:
+    _parties_consistent(reading)
     values = {name: reading.value(name) for name in FIELD_NAMES}
     reading.checks = validators.field_checks(values, reading.type, reading.amount_in_words)
     for field in reading.fields.values():
@@ -234,11 +253,26 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
                     height,
                 )
             )
-    return [
-        (max(0.0, left), max(0.0, top), min(page.width, right), min(page.height, bottom), y, h)
+    clipped = [
+        [max(0.0, left), max(0.0, top), min(page.width, right), min(page.height, bottom), y, h]
         for left, top, right, bottom, y, h in boxes
         if right - left > 4 and bottom - top > 4
     ]
+    # Crops on one line that touch are read once, as their union.
+    clipped.sort(key=lambda crop: (crop[4], crop[0]))
+    merged: list[list[float]] = []
+    for crop in clipped:
+        for other in merged:
+            same_line = abs((crop[4] + crop[5] / 2) - (other[4] + other[5] / 2)) < 0.5 * min(
+                crop[5], other[5]
+            )
+            if same_line and crop[0] <= other[2] and other[0] <= crop[2]:
+                other[0], other[1] = min(other[0], crop[0]), min(other[1], crop[1])
+                other[2], other[3] = max(other[2], crop[2]), max(other[3], crop[3])
+                break
+        else:
+            merged.append(crop)
+    return [tuple(crop) for crop in merged]
 
 
 def _second_engine_page(gray: Image.Image, page: Page, crops) -> Page:
@@ -252,12 +286,13 @@ def _second_engine_page(gray: Image.Image, page: Page, crops) -> Page:
             tokens.append(Token(text, left, line_top, right - left, line_height, score))
 
     def outside(token: Token) -> bool:
-        cx = token.x + token.width / 2
-        cy = token.y + token.height / 2
-        return not any(
-            left <= cx <= right and top <= cy <= bottom
-            for left, top, right, bottom, _y, _h in crops
-        )
+        area = max(token.width * token.height, 1e-6)
+        for left, top, right, bottom, _y, _h in crops:
+            width = min(right, token.x + token.width) - max(left, token.x)
+            height = min(bottom, token.y + token.height) - max(top, token.y)
+            if width > 0 and height > 0 and width * height > 0.3 * area:
+                return False
+        return True
 
     kept = [token for token in page.tokens if outside(token)]
     return Page(page.width, page.height, kept + tokens)

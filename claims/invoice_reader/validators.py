@@ -62,12 +62,12 @@ def credit_code_valid(value: str) -> bool:
     return credit_code_problem(value) is None
 
 
-TAX_ID_PATTERN = re.compile(r"^[0-9A-Z]{15}$|^[0-9A-Z]{17}$|^[0-9A-Z]{20}$")
+TAX_ID_PATTERN = re.compile(r"^[0-9A-Z]{15}$|^[0-9A-Z]{20}$")
 
 
 def party_id_valid(value: str) -> bool:
     """A buyer's or seller's identifier: credit code or resident ID (checked), or one of the
-    older 15/17/20-character taxpayer numbers (format only: they carry no check)."""
+    older 15- or 20-character taxpayer numbers (format only: they carry no check)."""
     if len(value) == 18:
         if RESIDENT_ID_PATTERN.match(value) and resident_id_valid(value):
             return True

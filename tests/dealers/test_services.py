@@ -1,9 +1,12 @@
+import random
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from dealers import services
+from dealers.credit_code import credit_code_generate
 from dealers.models import Dealer, DealerChangeRequest, DealerContact
 from ssa_ops.audit import audit_events_for
 from ssa_ops.errors import ApplicationError, TransitionNotAllowed
@@ -127,8 +130,13 @@ def test_approval_applies_the_change_and_logs_old_and_new_values(
         ("approve", "submitted", "approved"),
         ("apply", "approved", "applied"),
     ]
-    # and the filer heard about the approval and the application
-    assert [m.to for m in mail.outbox if "CR-" in m.subject and dealer_user.email in m.to]
+    # and the filer heard once, when the change was applied: one email per decision
+    to_filer = [m for m in mail.outbox if dealer_user.email in m.to]
+    assert len(to_filer) == 1 and change_request.number in to_filer[0].subject
+    # and the request keeps the address from before, so the difference stays readable
+    assert [(row["current"], row["proposed"]) for row in change_request.proposed_rows] == [
+        (old_address, "深圳市南山区科技园8号")
+    ]
 
 
 def test_status_change_goes_through_the_dealer_transition(
@@ -298,6 +306,43 @@ def test_an_approved_request_that_no_longer_fits_stays_approved_with_the_reason(
     assert audit_events_for(first).filter(action="apply_failed").exists()
     dealer.refresh_from_db()
     assert dealer.status == Dealer.Status.TERMINATED
+    # and ops have a way out: cancel it with a reason, and the filer hears once
+    mail.outbox.clear()
+    with pytest.raises(ValidationError):
+        services.change_request_cancel(actor=ops, pk=first.pk, reason=" ")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_request_cancel(actor=ops, pk=first.pk, reason="已终止，无需暂停")
+    first.refresh_from_db()
+    assert first.status == DealerChangeRequest.Status.CANCELLED
+    assert first.decision_reason == "已终止，无需暂停"
+    assert [m.to for m in mail.outbox] == [[dealer_user.email]]
+    assert audit_events_for(first).first().action == "cancel"
+
+
+def test_an_approved_request_that_failed_applies_once_the_cause_is_gone(
+    dealer_user, ops, lead, django_capture_on_commit_callbacks
+):
+    # given an approved credit-code change that could not apply: another dealer had the code
+    dealer = dealer_user.dealer
+    other = DealerFactory()
+    wanted = other.credit_code
+    Dealer.objects.filter(pk=other.pk).update(credit_code=credit_code_generate(random.Random(3)))
+    change_request = file_request(dealer_user, dealer, {"credit_code": wanted})
+    Dealer.objects.filter(pk=other.pk).update(credit_code=wanted)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_request_approve(actor=ops, pk=change_request.pk)
+    change_request.refresh_from_db()
+    assert change_request.status == DealerChangeRequest.Status.APPROVED
+    assert change_request.apply_error
+    # when the other dealer's code is corrected and ops apply again
+    Dealer.objects.filter(pk=other.pk).update(credit_code=credit_code_generate(random.Random(4)))
+    services.change_request_apply(actor=lead, pk=change_request.pk)
+    # then it is applied and the error is gone
+    change_request.refresh_from_db()
+    dealer.refresh_from_db()
+    assert change_request.status == DealerChangeRequest.Status.APPLIED
+    assert change_request.apply_error == ""
+    assert dealer.credit_code == wanted
 
 
 def test_apply_twice_does_no_harm(dealer_user, ops, django_capture_on_commit_callbacks):

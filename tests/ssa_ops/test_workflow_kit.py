@@ -1,0 +1,192 @@
+"""The workflow kit: one declaration on the model gives the endpoint, the buttons, the refusals
+and the audit; the kit itself knows no domain."""
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from rest_framework.test import APIClient
+
+from dealers import services
+from dealers.models import DealerChangeRequest
+from ssa_ops.accounts import role_groups_sync
+from ssa_ops.audit import audit_events_for
+from ssa_ops.jobs import job_start
+from ssa_ops.models import AuditEvent, BackgroundJob
+from ssa_ops.roles import ROLE_PERMISSIONS, Role
+from ssa_ops.workflow import actions_for, lock_for_update, transition_perform, workflow_for
+
+pytestmark = pytest.mark.django_db
+
+DOMAIN_APPS = {"dealers", "claims", "programs", "quota"}
+
+
+def test_the_kit_imports_no_domain_app():
+    # given every Python module of the kit
+    kit = Path(settings.BASE_DIR) / "ssa_ops"
+    offenders = []
+    for path in kit.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [
+                f"{path.relative_to(kit)}: {name}"
+                for name in names
+                if name.split(".")[0] in DOMAIN_APPS
+            ]
+    # then none of them imports dealers, claims, programs or quota
+    assert offenders == []
+
+
+def test_a_field_set_only_inside_a_transition_is_saved(make_user):
+    # given a running job; `succeed` sets finished_at and message, named nowhere else
+    job = job_start(kind="dealer_export", actor=make_user(Role.OPS))
+    with transaction.atomic():
+        locked = lock_for_update(BackgroundJob.objects.all(), job.pk)
+        transition_perform(locked.start, actor=None, params={"at": timezone.now()})
+    finished = timezone.now()
+    # when the transition runs through the kit
+    with transaction.atomic():
+        locked = lock_for_update(BackgroundJob.objects.all(), job.pk)
+        transition_perform(
+            locked.succeed, actor=None, params={"at": finished, "message": {"text": "Done"}}
+        )
+    # then every field it changed is in the database
+    job.refresh_from_db()
+    assert job.status == BackgroundJob.Status.SUCCEEDED
+    assert job.finished_at == finished
+    assert job.message == {"text": "Done"}
+
+
+def test_role_sync_fails_loudly_on_a_permission_that_does_not_exist(monkeypatch):
+    monkeypatch.setitem(ROLE_PERMISSIONS, Role.QC, [*ROLE_PERMISSIONS[Role.QC], "dealers.fly"])
+    with pytest.raises(ImproperlyConfigured, match="dealers.fly"):
+        role_groups_sync()
+
+
+def test_every_declared_transition_has_one_endpoint_in_the_schema(make_user):
+    workflow = workflow_for(DealerChangeRequest)
+    assert set(workflow.transitions) == {"submit", "approve", "reject", "apply", "cancel"}
+    client = APIClient()
+    client.force_authenticate(make_user(Role.OPS))
+    schema = client.get("/api/schema/?format=json").json()
+    for name in workflow.transitions:
+        path = f"/api/v1/dealers/change-requests/{{id}}/{name}/"
+        assert list(schema["paths"][path]) == ["post"], name
+        assert reverse(f"api-change-requests-{name}", args=[1]) == path.replace("{id}", "1")
+
+
+@pytest.fixture
+def submitted(make_user):
+    filer = make_user(Role.DEALER)
+    change_request = services.change_request_create(
+        actor=filer, dealer=filer.dealer, values={"address": "杭州市西湖区文三路1号"}
+    )
+    return services.change_request_submit(actor=filer, pk=change_request.pk)
+
+
+def _post(user, change_request, transition, body=None):
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_authenticate(user)
+    return client.post(
+        f"/api/v1/dealers/change-requests/{change_request.pk}/{transition}/",
+        body or {},
+        format="json",
+    )
+
+
+def test_refusals_say_404_403_409_and_400_each_with_a_code(make_user, submitted):
+    events_before = AuditEvent.objects.count()
+    # outside the caller's scope: 404
+    assert _post(make_user(Role.DEALER), submitted, "approve").status_code == 404
+    # a role without the permission: 403
+    no_permission = _post(submitted.created_by, submitted, "approve")
+    assert (no_permission.status_code, no_permission.json()["code"]) == (403, "permission_denied")
+    # a reason required and missing: 400 naming the field
+    missing = _post(make_user(Role.OPS), submitted, "reject")
+    assert missing.status_code == 400 and "reason" in missing.json()["fields"]
+    # not possible in this state: 409
+    wrong_state = _post(submitted.created_by, submitted, "submit")
+    assert (wrong_state.status_code, wrong_state.json()["code"]) == (
+        409,
+        "transition_not_allowed",
+    )
+    # nothing happened
+    submitted.refresh_from_db()
+    assert submitted.status == DealerChangeRequest.Status.SUBMITTED
+    assert AuditEvent.objects.count() == events_before
+
+
+def test_four_eyes_whoever_filed_a_request_cannot_decide_it(make_user):
+    ops = make_user(Role.OPS)
+    change_request = services.change_request_create(
+        actor=ops, dealer=make_user(Role.DEALER).dealer, values={"address": "自己提交的地址"}
+    )
+    change_request = services.change_request_submit(actor=ops, pk=change_request.pk)
+    response = _post(ops, change_request, "approve")
+    assert (response.status_code, response.json()["code"]) == (403, "own_request")
+    assert actions_for(change_request, ops) == []
+    change_request.refresh_from_db()
+    assert change_request.status == DealerChangeRequest.Status.SUBMITTED
+
+
+def test_a_condition_refuses_with_its_own_sentence(make_user, submitted, english):
+    # given a draft whose dealer was terminated after it was filed
+    filer = make_user(Role.DEALER)
+    draft = services.change_request_create(
+        actor=filer, dealer=filer.dealer, values={"address": "终止前的地址"}
+    )
+    type(filer.dealer).objects.filter(pk=filer.dealer_id).update(status="terminated")
+    # when the dealer submits it over the API
+    response = _post(filer, draft, "submit")
+    # then 409 says why, and the draft stays a draft
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "dealer_terminated",
+        "detail": "The dealer is terminated: its data can no longer change.",
+    }
+    draft.refresh_from_db()
+    assert draft.status == DealerChangeRequest.Status.DRAFT
+
+
+def test_buttons_are_the_transitions_the_user_may_take_now(client, make_user, submitted):
+    ops, other_dealer = make_user(Role.OPS, language="en"), make_user(Role.DEALER)
+    assert [a["name"] for a in actions_for(submitted, ops)] == ["approve", "reject"]
+    assert actions_for(submitted, submitted.created_by) == []
+    assert actions_for(submitted, other_dealer) == []
+    client.force_login(ops)
+    page = client.get(f"/dealers/changes/{submitted.pk}/").content.decode()
+    assert 'data-transition="approve"' in page and 'data-transition="reject"' in page
+    assert 'data-confirm="Approve this request? The dealer&#x27;s data changes now."' in page
+    assert 'data-transition="submit"' not in page
+
+
+def test_the_audit_names_each_transition_in_the_readers_language(make_user, submitted):
+    ops = make_user(Role.OPS)
+    services.change_request_reject(actor=ops, pk=submitted.pk, reason="资料不全")
+    event = audit_events_for(submitted).first()
+    with translation.override("en"):
+        assert (event.action_label, event.to_state_label) == ("rejected", "Rejected")
+    with translation.override("zh-hans"):
+        assert (event.action_label, event.to_state_label) == ("驳回", "已驳回")
+    assert event.reason == "资料不全" and event.actor == ops
+
+
+def test_two_decisions_in_a_row_only_the_first_wins(make_user, submitted):
+    first, second = make_user(Role.OPS), make_user(Role.OPS)
+    assert _post(first, submitted, "reject", {"reason": "不符合"}).status_code == 200
+    late = _post(second, submitted, "approve", {"reason": "同意"})
+    assert late.status_code == 409
+    submitted.refresh_from_db()
+    assert submitted.status == DealerChangeRequest.Status.REJECTED
+    assert submitted.decided_by == first
