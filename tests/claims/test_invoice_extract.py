@@ -94,7 +94,7 @@ def test_extract_falls_back_to_shapes_when_labels_are_missing():
 @pytest.mark.parametrize("variant", ["pdf_text", "ofd"])
 def test_read_invoice_reads_every_field_of_generated_text_documents(kind, variant):
     # given a generated PDF with a text layer or OFD, fixed seed
-    rng = random.Random(hash((kind, variant)) % 1000)
+    rng = random.Random(10 * KINDS.index(kind) + len(variant))
     invoice = invoice_generate(rng, kind)
     document = invoice_render(invoice, variant, rng)
 
@@ -115,11 +115,20 @@ def test_text_layer_that_reads_as_nonsense_is_not_plausible():
     document = invoice_render(invoice_generate(rng, VAT_ELECTRONIC), "pdf_text", rng)
     pages = text_pages(document.data)
     garbled = [
-        Page(page.width, page.height, [
-            Token("".join(chr(0xE000 + ord(char) % 500) for char in token.text), token.x,
-                  token.y, token.width, token.height)
-            for token in page.tokens
-        ])
+        Page(
+            page.width,
+            page.height,
+            [
+                Token(
+                    "".join(chr(0xE000 + ord(char) % 500) for char in token.text),
+                    token.x,
+                    token.y,
+                    token.width,
+                    token.height,
+                )
+                for token in page.tokens
+            ],
+        )
         for page in pages
     ]
 

@@ -64,7 +64,9 @@ def test_words_to_amount_round_trips_random_amounts():
     amounts = [Decimal(rng.randrange(1, 10 ** rng.randrange(2, 11))) / 100 for _ in range(2000)]
 
     # then each one reads back from its words
-    assert [a for a in amounts if validators.words_to_amount(validators.amount_to_words(a)) != a] == []
+    assert [
+        a for a in amounts if validators.words_to_amount(validators.amount_to_words(a)) != a
+    ] == []
 
 
 def test_words_match_amount_refuses_a_different_total_and_garbage():
