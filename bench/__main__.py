@@ -51,6 +51,7 @@ def main():
             results["pipeline"]["peak_rss_mb"] / results["import_export"]["peak_rss_mb"], 2
         )
     print(json.dumps(results, indent=2))
+    subprocess.run([sys.executable, "-m", "bench.invoice_ocr"], cwd=ROOT, check=True)
 
 
 def _child(mode, workbook, database, rows=0):

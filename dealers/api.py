@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
@@ -8,7 +8,8 @@ from rest_framework.views import APIView
 from dealers import selectors, services
 from dealers.models import Dealer, DealerChangeRequest, DealerContact
 from ssa_ops.api import JobSerializer, int_param
-from ssa_ops.attachments import EXCEL_KINDS, upload_check
+from ssa_ops.attachment_api import AttachmentSerializer
+from ssa_ops.attachments import EXCEL_KINDS, attachments_for, upload_check
 from ssa_ops.audit import audit_events_for
 from ssa_ops.jobs import job_start
 from ssa_ops.models import AuditEvent
@@ -94,6 +95,21 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "apply_error",
             "previous",
         ]
+
+
+class ChangeRequestDetailSerializer(ChangeRequestSerializer):
+    """One request with its documents (detected type, preview status)."""
+
+    documents = serializers.SerializerMethodField()
+
+    class Meta(ChangeRequestSerializer.Meta):
+        fields = [*ChangeRequestSerializer.Meta.fields, "documents"]
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_documents(self, change_request):
+        return AttachmentSerializer(
+            attachments_for(change_request), many=True, context=self.context
+        ).data
 
 
 def SORT_PARAMETER(keys: str) -> OpenApiParameter:  # noqa: N802 (reads like a constant)
@@ -206,10 +222,11 @@ class ChangeRequestListApi(ListAPIView):
 class ChangeRequestDetailApi(APIView):
     permission_classes = [requires("dealers.view_dealerchangerequest")]
 
-    @extend_schema(responses=ChangeRequestSerializer)
+    @extend_schema(responses=ChangeRequestDetailSerializer)
     def get(self, request, pk):
+        change_request = selectors.change_request_get(user=request.user, pk=pk)
         return Response(
-            ChangeRequestSerializer(selectors.change_request_get(user=request.user, pk=pk)).data
+            ChangeRequestDetailSerializer(change_request, context={"request": request}).data
         )
 
 

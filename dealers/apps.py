@@ -118,7 +118,7 @@ class DealersConfig(AppConfig):
                     "apply": services.change_request_apply,
                     "cancel": services.change_request_cancel,
                 },
-                serializer=api.ChangeRequestSerializer,
+                serializer=api.ChangeRequestDetailSerializer,
                 detail_url_name="dealers:change-detail",
             )
         )

@@ -125,7 +125,7 @@ class ChangeRequestForm(forms.Form):
     documents = MultipleFileField(
         label=_("Supporting documents"),
         required=False,
-        help_text=_("e.g. the new business licence; PDF, JPEG or PNG."),
+        help_text=_("e.g. the new business licence; PDF, OFD, JPEG, PNG, HEIC or TIFF."),
     )
 
     @classmethod
@@ -199,4 +199,4 @@ def contact_changes_from(formset) -> tuple[list[dict], list[int]]:
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label=_("Excel workbook (.xlsx)"))
+    file = forms.FileField(label=_("Spreadsheet (.xlsx, .xls or .csv)"))

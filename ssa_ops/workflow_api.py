@@ -47,7 +47,7 @@ class WorkflowTransitionApi(APIView):
         result = workflow.run(
             name=self.transition, user=request.user, pk=instance.pk, reason=reason
         )
-        return Response(workflow.serializer(result).data)
+        return Response(workflow.serializer(result, context={"request": request}).data)
 
 
 def workflow_api_urls(model, *, prefix="") -> list:
