@@ -3,7 +3,6 @@
 import io
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -12,7 +11,7 @@ from django.utils.translation import gettext_noop as N_
 from dealers.credit_code import credit_code_problem
 from dealers.models import CREDIT_CODE_MESSAGES, Dealer, DealerContact, DealerGroup, Region
 from dealers.selectors import DEALER_SORTING, dealer_search
-from dealers.services import phone_is_valid
+from dealers.services import email_clean, phone_clean
 from ssa_ops.audit import audit_event_build, audit_events_for, audit_record_many
 from ssa_ops.excel_export import workbook_open
 from ssa_ops.excel_import import (
@@ -25,14 +24,32 @@ from ssa_ops.excel_import import (
 from ssa_ops.jobs import JobOutcome
 from ssa_ops.models import User
 from ssa_ops.texts import text_store
+from ssa_ops.validation import model_text_clean
 
 
-def _upper(text):
-    return text.strip().upper()
+def _parser(clean):
+    """An import column's parse from the one validation the form, API and services use; its
+    message is kept as a stored text for the error report."""
+
+    def parse(text):
+        try:
+            return clean(text)
+        except ValidationError as error:
+            raise ValueError(text_store(error.message, **(error.params or {}))) from None
+
+    return parse
+
+
+def _text(model, field_name, *, upper=False):
+    def clean(text):
+        value = model_text_clean(model, field_name, text, required=False)
+        return value.upper() if upper else value
+
+    return _parser(clean)
 
 
 def _credit_code(text):
-    code = text.strip().upper()
+    code = _text(Dealer, "credit_code", upper=True)(text)
     problem = credit_code_problem(code)
     if problem:
         raise ValueError(text_store(CREDIT_CODE_MESSAGES[problem]))
@@ -83,22 +100,8 @@ _contact_role = _word_parser(
 )
 
 
-def _phone(text):
-    if not phone_is_valid(text):
-        raise ValueError(
-            text_store(
-                gettext_lazy("Enter a phone number of 7 to 20 digits (+, - and spaces allowed).")
-            )
-        )
-    return text.strip()
-
-
-def _email(text):
-    try:
-        validate_email(text.strip())
-    except ValidationError:
-        raise ValueError(text_store(gettext_lazy("Enter a valid email address."))) from None
-    return text.strip().lower()
+_phone = _parser(phone_clean)
+_email = _parser(email_clean)
 
 
 def _yes_no(text):
@@ -110,15 +113,6 @@ def _yes_no(text):
     raise ValueError(text_store(gettext_lazy("Write yes or no.")))
 
 
-def _max(length):
-    def parse(text):
-        if len(text) > length:
-            raise ValueError(text_store(gettext_lazy("At most %(n)s characters."), n=length))
-        return text.strip()
-
-    return parse
-
-
 # Headers are English source names (gettext_noop): templates and error reports show them in
 # the reader's language, and the import accepts either language, the aliases or the code.
 DEALER_COLUMNS = (
@@ -126,7 +120,7 @@ DEALER_COLUMNS = (
         "code",
         N_("Dealer code"),
         required=True,
-        parse=_upper,
+        parse=_text(Dealer, "code", upper=True),
         aliases=("经销商代码", "code"),
         example="D0101",
     ),
@@ -134,14 +128,14 @@ DEALER_COLUMNS = (
         "name_zh",
         N_("Chinese name"),
         required=True,
-        parse=_max(200),
+        parse=_text(Dealer, "name_zh"),
         aliases=("中文名称",),
         example="上海浦东示例汽车销售服务有限公司",
     ),
     Column(
         "name_en",
         N_("English name"),
-        parse=_max(200),
+        parse=_text(Dealer, "name_en"),
         aliases=("英文名称",),
         example="Shanghai Pudong Example Motors",
     ),
@@ -149,11 +143,16 @@ DEALER_COLUMNS = (
         "region",
         N_("Region"),
         required=True,
-        parse=_upper,
+        parse=_text(Region, "code", upper=True),
         aliases=("大区", "region code"),
         example="EAST",
     ),
-    Column("group", N_("Dealer group"), parse=_upper, aliases=("集团", "group code")),
+    Column(
+        "group",
+        N_("Dealer group"),
+        parse=_text(DealerGroup, "code", upper=True),
+        aliases=("集团", "group code"),
+    ),
     Column(
         "status",
         N_("Status"),
@@ -166,7 +165,7 @@ DEALER_COLUMNS = (
         "legal_entity",
         N_("Legal entity"),
         required=True,
-        parse=_max(200),
+        parse=_text(Dealer, "legal_entity"),
         aliases=("法人实体",),
         example="上海浦东示例汽车销售服务有限公司",
     ),
@@ -178,14 +177,14 @@ DEALER_COLUMNS = (
         aliases=("统一社会信用代码",),
         example="91310000MA1FL4CT3U",
     ),
-    Column("address", N_("Address"), parse=_max(300), aliases=("地址",)),
+    Column("address", N_("Address"), parse=_text(Dealer, "address"), aliases=("地址",)),
 )
 CONTACT_COLUMNS = (
     Column(
         "dealer_code",
         N_("Dealer code"),
         required=True,
-        parse=_upper,
+        parse=_text(Dealer, "code", upper=True),
         aliases=("经销商代码",),
         example="D0101",
     ),
@@ -207,7 +206,14 @@ CONTACT_COLUMNS = (
             "财务",
         ),
     ),
-    Column("name", N_("Name"), required=True, parse=_max(100), aliases=("姓名",), example="陈晓"),
+    Column(
+        "name",
+        N_("Name"),
+        required=True,
+        parse=_text(DealerContact, "name"),
+        aliases=("姓名",),
+        example="陈晓",
+    ),
     Column(
         "phone", N_("Phone"), required=True, parse=_phone, aliases=("电话",), example="13800138000"
     ),

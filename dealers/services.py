@@ -5,6 +5,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
 from dealers.models import (
@@ -20,9 +21,11 @@ from ssa_ops.attachments import attachments_create
 from ssa_ops.audit import audit_record, field_changes
 from ssa_ops.errors import ApplicationError, TransitionNotAllowed
 from ssa_ops.notifications import users_notify
+from ssa_ops.validation import bool_clean, choice_clean, model_text_clean, text_clean
 from ssa_ops.workflow import lock_for_update, transition_check, transition_perform, transition_run
 
 CONTACT_FIELDS = ("role", "name", "phone", "email", "is_primary")
+NOTE_MAX_LENGTH = 2000
 
 
 def dealer_create(
@@ -44,27 +47,24 @@ def dealer_create(
     return dealer
 
 
-def contact_values_clean(values: dict) -> dict:
-    """Normalise one contact's values; raises ValidationError with field messages."""
-    cleaned = {
-        "role": (values.get("role") or "").strip(),
-        "name": (values.get("name") or "").strip(),
-        "phone": (values.get("phone") or "").strip(),
-        "email": (values.get("email") or "").strip().lower(),
-        "is_primary": bool(values.get("is_primary")),
-    }
-    errors = {}
-    if cleaned["role"] not in DealerContact.Role.values:
-        errors["role"] = _("Choose one of the contact roles.")
-    if not cleaned["name"]:
-        errors["name"] = _("This field is required.")
-    if not phone_is_valid(cleaned["phone"]):
-        errors["phone"] = _("Enter a phone number of 7 to 20 digits (+, - and spaces allowed).")
-    if cleaned["email"]:
+def contact_values_clean(values) -> dict:
+    """One contact's values, checked and normalised: the one place a contact's values are
+    validated, for the form, the API, the import and the services. Raises ValidationError with
+    a message per field."""
+    if not isinstance(values, dict):
+        raise ValidationError({"values": _("Give the contact's values as an object.")})
+    cleaned, errors = {}, {}
+    for field, clean in (
+        ("role", lambda v: choice_clean(v, DealerContact.Role.values)),
+        ("name", lambda v: model_text_clean(DealerContact, "name", v)),
+        ("phone", phone_clean),
+        ("email", email_clean),
+        ("is_primary", bool_clean),
+    ):
         try:
-            validate_email(cleaned["email"])
-        except ValidationError:
-            errors["email"] = _("Enter a valid email address.")
+            cleaned[field] = clean(values.get(field))
+        except ValidationError as error:
+            errors[field] = error
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -75,31 +75,78 @@ def phone_is_valid(phone: str) -> bool:
     return 7 <= len(digits) <= 20 and all(char.isdigit() or char in "+- ()" for char in phone)
 
 
+def phone_clean(value) -> str:
+    phone = model_text_clean(DealerContact, "phone", value, required=True)
+    if not phone_is_valid(phone):
+        raise ValidationError(
+            gettext_lazy("Enter a phone number of 7 to 20 digits (+, - and spaces allowed)."),
+            code="phone",
+        )
+    return phone
+
+
+def email_clean(value) -> str:
+    email = model_text_clean(DealerContact, "email", value).lower()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ValidationError(
+                gettext_lazy("Enter a valid email address."), code="email"
+            ) from None
+    return email
+
+
+def dealer_value_clean(field: str, value):
+    """One changeable dealer field as a change request states it (the group as its code)."""
+    if field == "group":
+        if isinstance(value, DealerGroup):
+            return value.code
+        return text_clean(value, max_length=DealerGroup._meta.get_field("code").max_length)
+    if field == "status":
+        return choice_clean(value, Dealer.Status.values)
+    cleaned = model_text_clean(Dealer, field, value)
+    if field == "credit_code":
+        cleaned = cleaned.upper()
+        validate_credit_code(cleaned)
+    return cleaned
+
+
 def _proposal_build(
     *, dealer: Dealer, values: dict, contact_changes: list[dict]
 ) -> tuple[dict, list[dict]]:
     """Keep only what really changes; validate it against the dealer as it is now."""
+    if not isinstance(values, dict):
+        raise ValidationError({"values": _("Give the dealer's values as an object.")})
+    if not isinstance(contact_changes, list | tuple) or not all(
+        isinstance(change, dict) for change in contact_changes
+    ):
+        raise ValidationError({"contacts": _("Give the contact changes as a list of objects.")})
+    unknown = sorted(set(values) - set(CHANGEABLE_FIELDS))
+    if unknown:
+        raise ValidationError(
+            {"values": _("These fields cannot be changed: %(fields)s.") % {"fields": unknown}}
+        )
     proposed, errors = {}, {}
     for field in CHANGEABLE_FIELDS:
         if field not in values:
             continue
-        new = values[field]
+        try:
+            new = dealer_value_clean(field, values[field])
+        except ValidationError as error:
+            errors[field] = error
+            continue
         if field == "group":
-            new = new.code if isinstance(new, DealerGroup) else (new or "")
             if new and not DealerGroup.objects.filter(code=new).exists():
                 errors["group"] = _("Unknown dealer group.")
             if new != dealer.change_value("group"):
                 proposed["group"] = new
             continue
-        new = (new or "").strip()
-        if field == "credit_code":
-            new = new.upper()
-            try:
-                validate_credit_code(new)
-            except ValidationError as error:
-                errors[field] = error.messages[0]
-            if Dealer.objects.filter(credit_code=new).exclude(pk=dealer.pk).exists():
-                errors[field] = _("Another dealer already has this credit code.")
+        if (
+            field == "credit_code"
+            and Dealer.objects.filter(credit_code=new).exclude(pk=dealer.pk).exists()
+        ):
+            errors[field] = _("Another dealer already has this credit code.")
         if field == "status":
             if new not in Dealer.Status.values:
                 errors[field] = _("Unknown status.")
@@ -110,14 +157,15 @@ def _proposal_build(
                     "from": dealer.get_status_display(),
                     "to": Dealer.Status(new).label,
                 }
-        if field in ("name_zh", "legal_entity") and not new:
-            errors[field] = _("This field is required.")
         if new != getattr(dealer, field):
             proposed[field] = new
     contacts = {contact.pk: contact for contact in dealer.contacts.all()}
     changes = []
     for index, change in enumerate(contact_changes):
         action, contact_id = change.get("action"), change.get("contact_id")
+        if contact_id is not None and (type(contact_id) is not int):
+            errors[f"contacts.{index}"] = _("That contact does not belong to this dealer.")
+            continue
         if action not in ("add", "update", "remove"):
             errors[f"contacts.{index}"] = _("Unknown contact change.")
             continue
@@ -135,7 +183,7 @@ def _proposal_build(
             )
             continue
         try:
-            cleaned = contact_values_clean(change.get("values") or {})
+            cleaned = contact_values_clean(change.get("values", {}))
         except ValidationError as error:
             for key, messages in error.message_dict.items():
                 errors[f"contacts.{index}.{key}"] = messages[0]
@@ -192,11 +240,15 @@ def change_request_create(
     proposed, changes = _proposal_build(
         dealer=dealer, values=values, contact_changes=list(contact_changes)
     )
+    try:
+        note = text_clean(note, max_length=NOTE_MAX_LENGTH, multiline=True)
+    except ValidationError as error:
+        raise ValidationError({"note": error}) from None
     change_request = DealerChangeRequest.objects.create(
         dealer=dealer,
         proposed=proposed,
         contact_changes=changes,
-        note=note.strip(),
+        note=note,
         created_by=actor,
     )
     attachments_create(

@@ -174,35 +174,48 @@ def _bodies(request_schema, keys, ids):
         ),
         max_leaves=12,
     )
-    text = st.one_of(st.text(max_size=30), HOSTILE_TEXT)
+    # One or two fields with one value each: the shape a change of a few fields has.
+    small_object = st.dictionaries(st.sampled_from(keys), scalar, min_size=1, max_size=2)
     free_object = st.dictionaries(
         st.sampled_from(keys), st.one_of(scalar, scalar, value), min_size=1, max_size=4
     )
 
-    def for_property(node):
-        # Mostly the declared type, so that bodies get past the serializer into the services,
-        # with hostile content; sometimes anything at all.
+    def for_property(node, *, strict):
+        # The declared type (strict), so that bodies get past the serializer into the
+        # services with hostile content inside; or mostly that and sometimes anything.
         node = _resolve(node)
         typed = {
             "integer": st.sampled_from(ids),
             "boolean": st.booleans(),
-            "string": text,
-            "object": free_object,
+            "string": st.one_of(st.text(max_size=30), st.text(max_size=30), HOSTILE_TEXT),
+            "object": st.one_of(small_object, free_object),
         }.get(node.get("type"), value)
         if node.get("type") == "array":
-            typed = st.lists(for_property(node.get("items", {})), min_size=1, max_size=3)
-        return st.one_of(*[typed] * 6, value)
+            item = for_property(node.get("items", {}), strict=strict)
+            typed = st.lists(item, max_size=3)
+        return typed if strict else st.one_of(*[typed] * 6, value)
 
-    properties = request_schema.get("properties", {})
-    required = set(request_schema.get("required", []))
-    shaped = st.fixed_dictionaries(
-        {name: for_property(node) for name, node in properties.items() if name in required},
-        optional={
-            name: for_property(node) for name, node in properties.items() if name not in required
-        },
-    )
-    shaped = st.one_of(shaped, shaped, free_object) if properties else free_object
-    document = st.one_of(shaped, shaped, shaped, value)
+    def shaped(*, strict):
+        properties = request_schema.get("properties", {})
+        required = set(request_schema.get("required", []))
+        return st.fixed_dictionaries(
+            {
+                name: for_property(node, strict=strict)
+                for name, node in properties.items()
+                if name in required
+            },
+            optional={
+                name: for_property(node, strict=strict)
+                for name, node in properties.items()
+                if name not in required
+            },
+        )
+
+    if request_schema.get("properties"):
+        strict = shaped(strict=True)
+        document = st.one_of(strict, strict, strict, shaped(strict=False), free_object, value)
+    else:
+        document = st.one_of(free_object, value)
 
     @st.composite
     def body(draw):

@@ -1,0 +1,86 @@
+"""The one check every piece of user text passes, whether it comes from a form, the API, an
+Excel import or a service call: it is text, it can be stored and written out again (no NUL or
+other control characters, no lone surrogates), it fits its field, and it is there if required.
+
+Errors are ValidationErrors whose message is a lazy translation with `params`, so a form shows
+them, the API answers 400 with them, and an import keeps them as stored texts.
+"""
+
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# Tab, newline and carriage return are text; every other control character is refused.
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+
+
+def _problem(value: str, *, multiline: bool):
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return ValidationError(
+            _("The text contains characters that cannot be stored (broken Unicode)."),
+            code="invalid_unicode",
+        )
+    for char in value:
+        if unicodedata.category(char) == "Cc" and (
+            char not in _ALLOWED_CONTROLS or (not multiline and char != "\t")
+        ):
+            return ValidationError(
+                _("The text contains a control character (such as NUL or a line break)."),
+                code="control_character",
+            )
+    return None
+
+
+def text_clean(value, *, max_length=None, required=False, multiline=False) -> str:
+    """`value` as stored text: stripped, checked; raises ValidationError (one message)."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(_("Enter text, not a number, list or object."), code="invalid_type")
+    value = value.strip()
+    problem = _problem(value, multiline=multiline)
+    if problem is not None:
+        raise problem
+    if required and not value:
+        raise ValidationError(_("This field is required."), code="required")
+    if max_length is not None and len(value) > max_length:
+        raise ValidationError(
+            _("At most %(limit)s characters (this has %(length)s)."),
+            code="max_length",
+            params={"limit": max_length, "length": len(value)},
+        )
+    return value
+
+
+def model_text_clean(model, field_name: str, value, *, required=None, multiline=False) -> str:
+    """text_clean with the model field's own limit, and required unless the field may be blank."""
+    field = model._meta.get_field(field_name)
+    return text_clean(
+        value,
+        max_length=field.max_length,
+        required=(not field.blank) if required is None else required,
+        multiline=multiline,
+    )
+
+
+def choice_clean(value, choices, *, required=True) -> str:
+    if value in (None, "") and not required:
+        return ""
+    if not isinstance(value, str) or value not in {str(choice) for choice in choices}:
+        raise ValidationError(
+            _("Choose one of: %(choices)s."),
+            code="invalid_choice",
+            params={"choices": ", ".join(str(choice) for choice in choices)},
+        )
+    return value
+
+
+def bool_clean(value) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValidationError(_("Enter true or false."), code="invalid_type")
+    return value
