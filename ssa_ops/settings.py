@@ -239,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ssa_ops.tasks.fail_stale_background_jobs",
         "schedule": 10 * 60,
     },
+    "sweep-orphan-attachment-files": {
+        "task": "ssa_ops.tasks.sweep_orphan_attachment_files",
+        "schedule": 6 * 60 * 60,
+    },
 }
 
 # An API token is replaced by each successful POST to the token endpoint and expires this

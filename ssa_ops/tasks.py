@@ -28,6 +28,14 @@ def fail_stale_background_jobs():
 
 
 @shared_task
+def sweep_orphan_attachment_files():
+    """Remove stored files no attachment refers to (left by requests that rolled back)."""
+    from ssa_ops.attachments import attachments_sweep_orphans
+
+    return attachments_sweep_orphans()
+
+
+@shared_task
 def send_password_reset(email, domain, use_https):
     return password_reset_email_send(email=email, domain=domain, use_https=use_https)
 
