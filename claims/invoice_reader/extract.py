@@ -167,7 +167,8 @@ LABELS = {
     "motor_tax": r"增值税税额[:：]?|税额[:：]?",
     "party_id": r"(?:统一社会信用代码/)?纳税人识别号[:：]?|统一社会信用代码[:：]?",
     "total": r"\(?小写\)?[:：]?|价税合计[:：]?",
-    "total_row": r"^合\s*计|^合\t*计",
+    # The 合计 row; OCR often loses 合, so any short start before a lone 计 will do.
+    "total_row": r"^合\s*计|^合\t*计|^[^\t]{0,3}\t?计(?:\t|$)",
 }
 
 
@@ -269,12 +270,33 @@ def _amount(text: str) -> str | None:
     return f"{value:.2f}"
 
 
+# Letters that a credit code (GB 32100) or a VIN never contains, and the digit OCR took
+# for them. Mapping them is not a correction toward a check: it is the only reading the
+# alphabet allows, and the check still judges the result.
+_CODE_DIGITS = str.maketrans({"O": "0", "I": "1", "Z": "2", "S": "5"})
+_VIN_DIGITS = str.maketrans({"O": "0", "I": "1", "Q": "0"})
+
+
+def canonical_party_id(value: str) -> str:
+    return value.translate(_CODE_DIGITS) if len(value) == 18 else value
+
+
+def canonical_vin(value: str) -> str:
+    return value.translate(_VIN_DIGITS)
+
+
 def _name(text: str) -> str | None:
     value = text.strip("\t :：")
     value = re.split(r"\t", value)[0]
     value = re.sub(r"^(?:名?称)?[:：]", "", value)
+    # The next cell's label read on the same line ends the name.
+    value = re.split(r"密\s*码|名\s*称[:：]|纳税人识别号|备\s*注|电\s*话|(?<=公司)\d", value)[0]
     # Cell borders and stray marks read at either end of a name.
-    value = re.sub(r"^[^\w(（]+|[^\w)）]+$", "", value)
+    value = re.sub(r"^[^\w(（]+|[^\w)）]+$", "", value).strip("丨｜「」")
+    # A seal's words read after a company name: a name ends at 公司.
+    tail = re.search(r"公司([^公司]{1,4})$", value)
+    if tail:
+        value = value[: tail.start(1)]
     if len(value) < 2 or not re.search(r"[\u4e00-\u9fff]", value):
         return None
     if any(word in value for word in LABEL_WORDS) and len(value) < 8:
@@ -326,7 +348,7 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
         finder.labelled(LABELS["invoice_number"], VALUE_PATTERNS["invoice_number"]),
     )
     first("issue_date", finder.labelled(LABELS["issue_date"], DATE), _iso_date)
-    first("vin", finder.labelled(LABELS["vin"], VALUE_PATTERNS["vin"]))
+    first("vin", finder.labelled(LABELS["vin"], VALUE_PATTERNS["vin"]), canonical_vin)
     first(
         "vehicle_model",
         finder.labelled(LABELS["vehicle_model"], r"[^\t]{2,40}", same_cell=True),
@@ -348,10 +370,14 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
             finder.labelled(LABELS["motor_seller_name"], r"[^\t]{2,60}", same_cell=True),
             _name,
         )
-        first("buyer_id", finder.labelled(LABELS["motor_buyer_id"], VALUE_PATTERNS["party_id"]))
+        first(
+            "buyer_id",
+            finder.labelled(LABELS["motor_buyer_id"], VALUE_PATTERNS["party_id"]),
+            canonical_party_id,
+        )
         seller_ids = [hit for hit in party_ids if hit[0].y > _y(fields.get("seller_name"), page)]
         if "seller_name" in fields:
-            first("seller_id", seller_ids)
+            first("seller_id", seller_ids, canonical_party_id)
     else:
         valid_names = [hit for hit in names if _name(hit[3])]
         ordered = _reading_order(valid_names)
@@ -361,8 +387,8 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
             first("seller_name", ordered[1:2], _name)
         ordered_ids = _reading_order(party_ids)
         buyer_ids, seller_ids = _split_by_party(ordered_ids, fields, page)
-        first("buyer_id", buyer_ids)
-        first("seller_id", seller_ids)
+        first("buyer_id", buyer_ids, canonical_party_id)
+        first("seller_id", seller_ids, canonical_party_id)
 
     # Amounts: the total after 小写 / 价税合计, price and tax from their labels or the 合计 row.
     amount = r"[¥Y]?" + AMOUNT
@@ -385,9 +411,16 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
                     )
                     break
     words = None
-    word_match = re.search(r"[零壹贰叁肆伍陆柒捌玖拾佰仟万亿圆元角分整]{2,}", text)
+    word_match = next(
+        (
+            match
+            for match in re.finditer(r"[零壹贰叁肆伍陆柒捌玖拾佰仟万亿圆元角分整]{2,}", text)
+            if re.search(r"[圆元角分整]", match.group(0))
+        ),
+        None,
+    )
     words_box = None
-    if word_match and re.search(r"[圆元角分整]", word_match.group(0)):
+    if word_match:
         words = word_match.group(0)
         for line in finder.lines:
             position = line.text.find(words)
@@ -481,21 +514,22 @@ def _by_shape(finder: _Finder, fields: dict, is_motor: bool) -> None:
                 break
     if "vin" not in fields and is_motor:
         for line, start, end, value, _ in finder.shapes(VALUE_PATTERNS["vin"]):
-            if validators.vin_valid(value):
-                fields["vin"] = finder.reading(value, line, start, end, "shape")
+            if validators.vin_valid(canonical_vin(value)):
+                fields["vin"] = finder.reading(canonical_vin(value), line, start, end, "shape")
                 break
     missing_ids = [name for name in ("buyer_id", "seller_id") if name not in fields]
     if missing_ids and not is_motor:
         hits = [
             hit
             for hit in finder.shapes(VALUE_PATTERNS["party_id"])
-            if len(hit[3]) == 18 and validators.party_id_valid(hit[3])
+            if len(hit[3]) == 18 and validators.party_id_valid(canonical_party_id(hit[3]))
         ]
         taken = {fields[name].value for name in ("buyer_id", "seller_id") if name in fields}
-        hits = [hit for hit in _reading_order(hits) if hit[3] not in taken]
+        hits = [hit for hit in _reading_order(hits) if canonical_party_id(hit[3]) not in taken]
         if len(hits) == 2 and len(missing_ids) == 2:
             for name, hit in zip(missing_ids, hits, strict=True):
-                fields[name] = finder.reading(hit[3], hit[0], hit[1], hit[2], "shape")
+                value = canonical_party_id(hit[3])
+                fields[name] = finder.reading(value, hit[0], hit[1], hit[2], "shape")
     _amounts_by_shape(finder, fields)
 
 

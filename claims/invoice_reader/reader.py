@@ -199,6 +199,28 @@ FIELD_LABELS = {
 }
 
 
+NAME_FIELDS = ("buyer_name", "seller_name", "vehicle_model")
+# Confidence from which a value whose check passes is not re-read by the second engine.
+SURE_ENOUGH = {
+    "buyer_id": 80,
+    "seller_id": 80,
+    "vin": 80,
+    "invoice_code": 90,
+    "invoice_number": 90,
+    "issue_date": 90,
+}
+
+
+def _next_text_left(page: Page, after: float, top: float, height: float, limit: float) -> float:
+    center = top + height / 2
+    starts = [
+        token.x
+        for token in page.tokens
+        if token.x > after + 1.5 * height and abs(token.y + token.height / 2 - center) < height
+    ]
+    return max(after + 0.8 * height, min([limit, *starts]) - 0.5 * height)
+
+
 def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, float, float]]:
     """Boxes (left, top, right, bottom in pixels) to re-read: every value found, widened so
     a digit swallowed by a neighbouring glyph is inside, and the label line of each field
@@ -209,6 +231,10 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
     found["amount_in_words"] = reading.amount_in_words_box
     for name in (*FIELD_NAMES, "amount_in_words"):
         box = found.get(name)
+        field = reading.fields.get(name)
+        if field is not None and field.valid and field.confidence >= SURE_ENOUGH.get(name, 101):
+            # A check digit that passes on a confident reading: re-reading adds nothing.
+            continue
         if box is not None:
             left, top, width, height = (
                 box[0] * page.width,
@@ -216,11 +242,16 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
                 box[2] * page.width,
                 box[3] * page.height,
             )
+            right = left + width + 0.8 * height
+            if name in NAME_FIELDS:
+                # OCR may have ended a name early: read on up to the next text on the line.
+                right = _next_text_left(page, left + width, top, height, left + width + 8 * height)
+            before = 0.3 * height if name in NAME_FIELDS else 1.2 * height
             boxes.append(
                 (
-                    left - 1.2 * height,
+                    left - before,
                     top - 0.35 * height,
-                    left + width + 0.8 * height,
+                    right,
                     top + 1.35 * height,
                     top,
                     height,
@@ -242,6 +273,8 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
             following = spans[1][2] if len(spans) > 1 else None
             right = following.x + following.width if following else label.x + label.width
             right = max(right, label.x + label.width + 0.3 * page.width)
+            if name in ("price_excl_tax", "tax_amount", "total_amount"):
+                right = page.width
             height = label.height
             boxes.append(
                 (
