@@ -293,7 +293,10 @@ def _name(text: str) -> str | None:
     value = re.split(r"密\s*码|名\s*称[:：]|纳税人识别号|备\s*注|电\s*话|(?<=公司)\d", value)[0]
     # Cell borders and stray marks read at either end of a name.
     value = re.sub(r"^[^\w(（]+|[^\w)）]+$", "", value).strip("丨｜「」")
-    # A seal's words read after a company name: a name ends at 公司.
+    # A seal's words ("发票专用章") read after a name, an identifier read before it.
+    value = re.sub(r"(?:发票)?(?:专用)?章$", "", value)
+    value = re.sub(r"^[0-9A-Z]{6,}(?=[\u4e00-\u9fff])", "", value)
+    # A name ends at 公司.
     tail = re.search(r"公司([^公司]{1,4})$", value)
     if tail:
         value = value[: tail.start(1)]
@@ -346,6 +349,8 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
     first(
         "invoice_number",
         finder.labelled(LABELS["invoice_number"], VALUE_PATTERNS["invoice_number"]),
+        # Twenty digits are a fully digital invoice's number, and that invoice has no code.
+        lambda value: None if len(value) == 20 and "invoice_code" in fields else value,
     )
     first("issue_date", finder.labelled(LABELS["issue_date"], DATE), _iso_date)
     first("vin", finder.labelled(LABELS["vin"], VALUE_PATTERNS["vin"]), canonical_vin)

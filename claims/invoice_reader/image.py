@@ -134,12 +134,16 @@ def warp_document(rgb: np.ndarray, corners: np.ndarray) -> np.ndarray:
 
 
 def suppress_red(rgb: np.ndarray, gray: np.ndarray) -> np.ndarray:
-    """Red stamp pixels become as light as their red channel; dark text under them stays."""
+    """Red stamp pixels become paper; text under a stamp stays darker than the stamp."""
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     hue, saturation, value = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    red = ((hue >= 165) | (hue <= 6)) & (saturation > 60) & (value > 90)
+    # Red, not brown: the form's brown print sits near 22 degrees, seals near 0 and 350.
+    red = ((hue >= 165) | (hue <= 6)) & (saturation > 35) & (value > 90)
+    # Through a red filter the seal is light and text under it dark: keep the red channel
+    # there, and make the seal's own light red paper.
+    red_channel = rgb[..., 0]
     result = gray.copy()
-    result[red] = np.maximum(gray[red], rgb[..., 0][red])
+    result[red] = np.where(red_channel[red] > 190, 255, np.maximum(gray[red], red_channel[red]))
     return result
 
 

@@ -10,6 +10,7 @@ read is an "unreadable" reading with an error code.
 import logging
 import re
 import time
+from decimal import Decimal
 
 from PIL import Image
 
@@ -246,7 +247,10 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
             if name in NAME_FIELDS:
                 # OCR may have ended a name early: read on up to the next text on the line.
                 right = _next_text_left(page, left + width, top, height, left + width + 8 * height)
+            # Amounts: room for "¥" and a digit OCR may have merged into a glyph before them.
             before = 0.3 * height if name in NAME_FIELDS else 1.2 * height
+            if name in AMOUNT_NAMES:
+                before = 2.2 * height
             boxes.append(
                 (
                     left - before,
@@ -332,8 +336,10 @@ def _second_engine_page(gray: Image.Image, page: Page, crops) -> Page:
 
 
 def _choose(first: InvoiceReading, second: InvoiceReading) -> tuple[InvoiceReading, set[str]]:
-    """Per field, the candidate that passes its checks, then the more confident one."""
+    """Per field, the candidate that passes its checks, then the more confident one; the
+    three amounts together, as the combination that adds up (and agrees with the words)."""
     chosen = set()
+    original = dict(first.fields)
     for name in FIELD_NAMES:
         a, b = first.fields.get(name), second.fields.get(name)
         if b is None:
@@ -350,6 +356,7 @@ def _choose(first: InvoiceReading, second: InvoiceReading) -> tuple[InvoiceReadi
         if score_b > score_a:
             first.fields[name] = b
             chosen.add(name)
+    _choose_amounts(first, [original, second.fields], [first, second], chosen)
     total = first.value("total_amount")
 
     def words_score(words):
@@ -364,6 +371,44 @@ def _choose(first: InvoiceReading, second: InvoiceReading) -> tuple[InvoiceReadi
     if first.type == "unknown":
         first.type = second.type
     return first, chosen
+
+
+AMOUNT_NAMES = ("price_excl_tax", "tax_amount", "total_amount")
+
+
+def _choose_amounts(target: InvoiceReading, sources, readings, chosen: set) -> None:
+    """Among the amounts either engine read, the price, tax and total that add up, the
+    total agreeing with the uppercase amount when one was read. Only values read are
+    combined: none is made up or altered."""
+    candidates = {name: [] for name in AMOUNT_NAMES}
+    for fields in sources:
+        for name in AMOUNT_NAMES:
+            field = fields.get(name)
+            if field is not None and field.value not in [c.value for c in candidates[name]]:
+                candidates[name].append(field)
+    in_words = {
+        validators.words_to_amount(reading.amount_in_words)
+        for reading in readings
+        if reading.amount_in_words
+    } - {None}
+    best, best_score = None, None
+    for price in candidates["price_excl_tax"]:
+        for tax in candidates["tax_amount"]:
+            for total in candidates["total_amount"]:
+                if not validators.amounts_add_up(price.value, tax.value, total.value):
+                    continue
+                score = (
+                    Decimal(total.value) in in_words,
+                    price.confidence + tax.confidence + total.confidence,
+                )
+                if best_score is None or score > best_score:
+                    best, best_score = (price, tax, total), score
+    if best is None:
+        return
+    for name, field in zip(AMOUNT_NAMES, best, strict=True):
+        if target.fields.get(name) is not field:
+            target.fields[name] = field
+            chosen.add(name)
 
 
 def _read_images(images: list[Image.Image], engine_prefix: str = "") -> InvoiceReading:

@@ -417,7 +417,7 @@ def _vat_layout(rng, kind, truth, words, issued) -> SyntheticInvoice:
         texts.append(Text(x_value, 8 + index * 5.5, value, 3.0, mono=value[0].isdigit()))
     if kind in (VAT_SPECIAL, VAT_NORMAL):
         texts.append(Text(12, 8, truth["invoice_code"], 3.6, mono=True))
-        texts.append(Text(width / 2 + 8, 16, "No " + truth["invoice_number"], 4.0, (160, 30, 30)))
+        texts.append(Text(width / 2 + 8, 16, "No " + truth["invoice_number"], 4.0, (30, 30, 60)))
     if not digital:
         texts.append(Text(8, 25, "机器编号:", **label))
         texts.append(Text(24, 25, _digits(rng, 12), 3.0, mono=True))
