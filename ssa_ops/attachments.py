@@ -1,6 +1,7 @@
 """Uploads checked by content, stored privately, downloaded only by those who see the owner."""
 
 import hashlib
+import io
 import time
 import uuid
 import warnings
@@ -12,7 +13,7 @@ from pathlib import Path, PurePath
 import pillow_heif
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.base import File
+from django.core.files.base import ContentFile, File
 from django.http import FileResponse, Http404
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -24,6 +25,14 @@ from ssa_ops.errors import ApplicationError
 from ssa_ops.models import Attachment
 from ssa_ops.ofd import MAX_PAGES as OFD_MAX_PAGES
 from ssa_ops.ofd import OfdError, ofd_open
+from ssa_ops.personal_data import (
+    SOURCE_DOCUMENT,
+    document_decrypt,
+    document_encrypt,
+    document_is_encrypted,
+    personal_document_open,
+    personal_document_purpose,
+)
 
 PDF, JPEG, PNG, HEIC, TIFF, OFD = "pdf", "jpeg", "png", "heic", "tiff", "ofd"
 XLSX, XLS, CSV = tabular.XLSX, tabular.XLS, tabular.CSV
@@ -391,11 +400,30 @@ def _private_file_response(file, *, filename, content_type, inline):
     return response
 
 
+def _stored_file(attachment: Attachment, file, *, source=SOURCE_DOCUMENT):
+    """The stored file as its viewer gets it: a personal document decrypted for a viewer who
+    may open it, the look recorded (personal_data.personal_document_open)."""
+    handle = file.open("rb")
+    encrypted = document_is_encrypted(handle.read(16))
+    handle.seek(0)
+    if not encrypted and not personal_document_purpose(attachment.purpose):
+        return handle
+    with handle:
+        data = handle.read()
+    return io.BytesIO(personal_document_open(attachment, data, source=source))
+
+
+def attachment_read(attachment: Attachment) -> bytes:
+    """The clear bytes of an attachment, for code that reads documents (readers, renditions)."""
+    with attachment.file.open("rb") as handle:
+        return document_decrypt(handle.read())
+
+
 def attachment_file_response(attachment: Attachment, *, inline=False) -> FileResponse:
     """The original file, named and typed by what it is. Only kinds a browser shows as they
     are (PDF, JPEG, PNG) may open in the browser; every other kind is a download."""
     return _private_file_response(
-        attachment.file.open("rb"),
+        _stored_file(attachment, attachment.file),
         filename=attachment_download_name(attachment),
         content_type=attachment.mime_type,
         inline=inline and attachment_kind(attachment) in BROWSER_KINDS,
@@ -410,7 +438,7 @@ def attachment_rendition_response(attachment: Attachment, *, page: int) -> FileR
     stem = attachment_download_name(attachment).rsplit(".", 1)[0]
     extension = "png" if rendition.mime_type == "image/png" else "jpg"
     return _private_file_response(
-        rendition.file.open("rb"),
+        _stored_file(attachment, rendition.file),
         filename=f"{stem}-{page}.{extension}",
         content_type=rendition.mime_type,
         inline=True,
@@ -441,7 +469,11 @@ def attachments_create(
                 sha256=result.sha256,
                 uploaded_by=actor,
             )
-            attachment.file.save(stored_name(result.kind), File(upload), save=False)
+            content = File(upload)
+            if personal_document_purpose(purpose):  # ID card scans and the like: encrypted
+                upload.seek(0)
+                content = ContentFile(document_encrypt(upload.read()))
+            attachment.file.save(stored_name(result.kind), content, save=False)
             created.append(attachment)
             attachment.save()
             # HEIC, TIFF and OFD get a browser-viewable copy, made by a task after commit.
@@ -509,4 +541,5 @@ def attachment_get_for_user(*, user, attachment_id) -> Attachment:
     visible_to = _OWNER_SCOPES.get(model)
     if visible_to is None or not visible_to(user=user).filter(pk=attachment.object_id).exists():
         raise Http404
+    attachment.personal_data_viewer = user  # who a personal document is opened for
     return attachment

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps, ImageSequence
 from ssa_ops.attachments import HEIC, OFD, TIFF, attachment_kind
 from ssa_ops.models import Attachment, AttachmentRendition
 from ssa_ops.ofd import OfdError, ofd_open
+from ssa_ops.personal_data import document_decrypt, document_encrypt, document_is_encrypted
 
 pillow_heif.register_heif_opener()  # lets Pillow open HEIC/HEIF
 
@@ -74,11 +75,14 @@ def attachment_render(*, attachment_id) -> Attachment | None:
     attachment = Attachment.objects.filter(pk=attachment_id).first()
     if attachment is None or attachment.rendition_status != Attachment.RenditionStatus.PENDING:
         return attachment
-    pages, text, error = [], [], ""
+    pages, text, error, encrypted = [], [], "", False
     try:
         with attachment.file.open("rb") as handle:
             data = handle.read()
-        pages, text = _RENDERERS[attachment_kind(attachment)](data)
+        # A personal document's pages are stored encrypted like it; its text is not kept.
+        encrypted = document_is_encrypted(data)
+        pages, text = _RENDERERS[attachment_kind(attachment)](document_decrypt(data))
+        text = [] if encrypted else text
     except FileNotFoundError:
         error = MISSING
     except RenditionFailed as failure:
@@ -95,7 +99,7 @@ def attachment_render(*, attachment_id) -> Attachment | None:
             extension = "png" if mime_type == "image/png" else "jpg"
             name = storage.save(
                 f"renditions/{attachment.pk}/{uuid.uuid4().hex}-{number}.{extension}",
-                ContentFile(content),
+                ContentFile(document_encrypt(content) if encrypted else content),
             )
             written.append(
                 AttachmentRendition(

@@ -47,3 +47,15 @@ def render_attachment(attachment_id):
 
     attachment = attachment_render(attachment_id=attachment_id)
     return attachment.rendition_status if attachment else None
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def personal_data_retention():
+    """Erase personal information past its retention period, a bounded batch at a time; runs
+    again at once while more is due. Idempotent: erased records hold nothing more to erase."""
+    from ssa_ops.personal_data_retention import personal_data_retention_run
+
+    report = personal_data_retention_run()
+    if report["more"]:
+        personal_data_retention.delay()
+    return report
