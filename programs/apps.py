@@ -1,5 +1,172 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+_VIEW_CATALOG = [
+    "programs.view_program",
+    "programs.view_programrule",
+    "programs.view_vehiclemodel",
+    "programs.view_documenttype",
+]
+_OPS = [
+    *_VIEW_CATALOG,
+    "programs.view_corporateaccount",
+    "programs.decide_corporateaccount",
+    "programs.add_specialapplication",
+    "programs.change_specialapplication",
+    "programs.view_specialapplication",
+    "programs.view_qualification",
+    "programs.decide_qualification",
+]
+_LEAD = [*_OPS, "programs.add_programrule", "programs.change_program"]
+_READ_ALL = [
+    *_VIEW_CATALOG,
+    "programs.view_corporateaccount",
+    "programs.view_specialapplication",
+    "programs.view_qualification",
+]
+ROLE_PERMISSIONS = {
+    "ops": _OPS,
+    "ops_lead": _LEAD,
+    "admin": _LEAD,
+    "region_manager": _READ_ALL,
+    "qc": _READ_ALL,
+    "dealer": [
+        *_VIEW_CATALOG,
+        "programs.add_corporateaccount",
+        "programs.change_corporateaccount",
+        "programs.view_corporateaccount",
+        "programs.view_specialapplication",
+        "programs.add_qualification",
+        "programs.change_qualification",
+        "programs.view_qualification",
+    ],
+    "vendor": ["programs.view_qualification", "programs.check_qualification"],
+    "it": [*_VIEW_CATALOG],
+}
 
 
 class ProgramsConfig(AppConfig):
     name = "programs"
+    verbose_name = _("Programs")
+
+    def ready(self):
+        from programs import api, selectors, services
+        from programs.models import CorporateAccount, Qualification, SpecialApplication
+        from programs.views import link_documents, link_page
+        from ssa_ops.attachments import attachment_owner_register
+        from ssa_ops.audit import audit_labels_register
+        from ssa_ops.dashboard import DashboardPanel, dashboard_panel_register
+        from ssa_ops.links import decision_link_handler_register
+        from ssa_ops.navigation import NavItem, navigation_register
+        from ssa_ops.notifications import email_templates_register
+        from ssa_ops.reasons import reason_kinds_register
+        from ssa_ops.roles import Role, role_permissions_register
+        from ssa_ops.workflow import Workflow, workflow_register
+
+        role_permissions_register(ROLE_PERMISSIONS)
+        reason_kinds_register(
+            {
+                "programs.corporateaccount": CorporateAccount._meta.verbose_name,
+                "programs.specialapplication": SpecialApplication._meta.verbose_name,
+                "programs.qualification": Qualification._meta.verbose_name,
+            }
+        )
+        email_templates_register(
+            {
+                "program_approval_request": _("Application to sign"),
+                "program_application_decided": _("Application decided"),
+                "program_record_to_decide": _("Program record to decide"),
+                "program_record_status": _("Program record decided"),
+            }
+        )
+        navigation_register(
+            NavItem(_("Programs"), "programs:list", "programs.view_program", order=50),
+            NavItem(
+                _("Corporate accounts"),
+                "programs:account-list",
+                "programs.view_corporateaccount",
+                order=55,
+            ),
+            NavItem(
+                _("Applications"),
+                "programs:application-list",
+                "programs.view_specialapplication",
+                order=60,
+            ),
+            NavItem(
+                _("Qualifications"),
+                "programs:qualification-list",
+                "programs.view_qualification",
+                order=65,
+                label_for_role={Role.VENDOR: _("Checks to do")},
+            ),
+        )
+        dashboard_panel_register(
+            DashboardPanel("programs/includes/home_programs.html", selectors.dashboard_programs, 30)
+        )
+        audit_labels_register(
+            {
+                "rule_version": _("new rule version"),
+                "send_link": _("sent to the approver"),
+                "send_again": _("sent to the approver again"),
+                "remind": _("approver reminded"),
+                "expire": _("expired"),
+                "entitlement_consume": _("entitlement used"),
+                "entitlement_release": _("entitlement given back"),
+                "check_pass": _("check passed"),
+                "check_fail": _("check failed"),
+            }
+        )
+        workflow_register(
+            Workflow(
+                model=CorporateAccount,
+                slug="accounts",
+                visible_to=selectors.corporate_account_list,
+                services={
+                    "submit": services.corporate_account_submit,
+                    "approve": services.corporate_account_approve,
+                    "reset": services.corporate_account_reset,
+                    "reject": services.corporate_account_reject,
+                },
+                serializer=api.AccountDetailSerializer,
+                detail_url_name="programs:account-detail",
+            )
+        )
+        workflow_register(
+            Workflow(
+                model=SpecialApplication,
+                slug="applications",
+                visible_to=selectors.special_application_list,
+                services={
+                    "submit": services.application_submit,
+                    "cancel": services.application_cancel,
+                },
+                serializer=api.ApplicationDetailSerializer,
+                detail_url_name="programs:application-detail",
+            )
+        )
+        workflow_register(
+            Workflow(
+                model=Qualification,
+                slug="qualifications",
+                visible_to=selectors.qualification_list,
+                services={
+                    "submit": services.qualification_submit,
+                    "check_pass": services.qualification_check_pass,
+                    "check_fail": services.qualification_check_fail,
+                    "approve": services.qualification_approve,
+                    "reject": services.qualification_reject,
+                },
+                serializer=api.QualificationDetailSerializer,
+                detail_url_name="programs:qualification-detail",
+            )
+        )
+        attachment_owner_register(CorporateAccount, selectors.corporate_account_list)
+        attachment_owner_register(SpecialApplication, selectors.special_application_list)
+        attachment_owner_register(Qualification, selectors.qualification_list)
+        decision_link_handler_register(
+            services.LINK_PURPOSE,
+            page=link_page,
+            decide=services.approval_step_decide,
+            documents=link_documents,
+        )

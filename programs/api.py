@@ -1,0 +1,611 @@
+import datetime
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dealers.selectors import dealer_get
+from programs import selectors, services
+from programs.models import (
+    ApprovalStep,
+    CorporateAccount,
+    Program,
+    ProgramRule,
+    Qualification,
+    SpecialApplication,
+    VehicleModel,
+    personal_data_masked,
+)
+from ssa_ops.api import InvalidParameter, int_param
+from ssa_ops.attachment_api import AttachmentSerializer
+from ssa_ops.attachments import attachments_for
+from ssa_ops.permissions import requires
+
+
+def _sort_parameter(keys: str) -> OpenApiParameter:
+    return OpenApiParameter("sort", str, description=f"Sort by {keys}; '-' before a key reverses")
+
+
+def _documents(owner, context):
+    return AttachmentSerializer(attachments_for(owner), many=True, context=context).data
+
+
+# Programs and rules -----------------------------------------------------------------------------
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    program = serializers.CharField(source="program.code", read_only=True)
+
+    class Meta:
+        model = ProgramRule
+        fields = [
+            "id",
+            "program",
+            "version",
+            "valid_from",
+            "eligible_models",
+            "max_units_per_customer",
+            "period_days",
+            "pre_application_required",
+            "claim_window_days",
+            "required_documents",
+            "approver_chain",
+            "qualification_required",
+            "entitlement_units",
+            "validity_days",
+            "note",
+            "created_at",
+        ]
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    checking_vendor = serializers.CharField(
+        source="checking_vendor.name", read_only=True, default=None
+    )
+
+    class Meta:
+        model = Program
+        fields = ["id", "code", "type", "name_zh", "name_en", "is_active", "checking_vendor"]
+
+
+class ProgramDetailSerializer(ProgramSerializer):
+    rules = serializers.SerializerMethodField()
+
+    class Meta(ProgramSerializer.Meta):
+        fields = [*ProgramSerializer.Meta.fields, "rules"]
+
+    @extend_schema_field(RuleSerializer(many=True))
+    def get_rules(self, program):
+        return RuleSerializer(selectors.program_rules(program=program), many=True).data
+
+
+class ProgramListApi(ListAPIView):
+    permission_classes = [requires("programs.view_program")]
+    serializer_class = ProgramSerializer
+
+    @extend_schema(parameters=[_sort_parameter("code, type, name"), OpenApiParameter("type", str)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        programs = selectors.program_list(user=self.request.user)
+        kind = self.request.query_params.get("type", "")
+        if kind:
+            programs = programs.filter(type=kind[:20])
+        return selectors.PROGRAM_SORTING.apply(
+            programs, self.request.query_params.get("sort", ""), strict=True
+        )[0]
+
+
+class ProgramDetailApi(APIView):
+    permission_classes = [requires("programs.view_program")]
+
+    @extend_schema(responses=ProgramDetailSerializer)
+    def get(self, request, pk):
+        return Response(
+            ProgramDetailSerializer(selectors.program_get(user=request.user, pk=pk)).data
+        )
+
+
+class RuleCreateSerializer(serializers.Serializer):
+    valid_from = serializers.DateField()
+    values = serializers.DictField(help_text="The rule's values (see ProgramRule)")
+
+
+class ProgramRuleApi(APIView):
+    """GET: the rule in force on a date (`?on=YYYY-MM-DD`, default today). POST: a new version."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [requires("programs.add_programrule")()]
+        return [requires("programs.view_program")()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("on", datetime.date, description="Date (default today)")],
+        responses=RuleSerializer,
+    )
+    def get(self, request, pk):
+        program = selectors.program_get(user=request.user, pk=pk)
+        on = request.query_params.get("on", "")
+        try:
+            on_date = datetime.date.fromisoformat(on) if on else datetime.date.today()
+        except ValueError:
+            raise InvalidParameter({"on": ["Enter a date as YYYY-MM-DD."]}) from None
+        rule = selectors.program_rule_on(program_id=program.pk, on_date=on_date)
+        if rule is None:
+            return Response(
+                {"code": "no_rule_in_force", "detail": "No rule in force on that date."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(RuleSerializer(rule).data)
+
+    @extend_schema(request=RuleCreateSerializer, responses={201: RuleSerializer})
+    def post(self, request, pk):
+        program = selectors.program_get(user=request.user, pk=pk)
+        body = RuleCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        rule = services.program_rule_revise(
+            actor=request.user,
+            program_id=program.pk,
+            valid_from=body.validated_data["valid_from"],
+            values=body.validated_data["values"],
+        )
+        return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+# Corporate accounts -----------------------------------------------------------------------------
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    dealer_code = serializers.CharField(source="dealer.code", read_only=True)
+
+    class Meta:
+        model = CorporateAccount
+        fields = [
+            "id",
+            "number",
+            "dealer",
+            "dealer_code",
+            "status",
+            "company_name",
+            "credit_code",
+            "industry",
+            "province",
+            "city",
+            "fleet_size",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+            "created_at",
+            "submitted_at",
+            "decided_at",
+        ]
+
+
+class AccountDetailSerializer(AccountSerializer):
+    documents = serializers.SerializerMethodField()
+
+    class Meta(AccountSerializer.Meta):
+        fields = [*AccountSerializer.Meta.fields, "documents"]
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_documents(self, account):
+        return _documents(account, self.context)
+
+
+class AccountCreateSerializer(serializers.Serializer):
+    dealer = serializers.IntegerField(required=False, help_text="Default: the caller's dealer")
+    values = serializers.DictField(help_text="company_name, credit_code, industry, ...")
+    submit = serializers.BooleanField(required=False, default=False)
+
+
+def _dealer_for(request, dealer_id):
+    if dealer_id is None:
+        if not request.user.dealer_id:
+            raise serializers.ValidationError({"dealer": ["Name the dealer."]})
+        dealer_id = request.user.dealer_id
+    return dealer_get(user=request.user, pk=dealer_id)
+
+
+class AccountListApi(ListAPIView):
+    """Corporate accounts in scope; POST registers one (a draft, or submitted with `submit`)."""
+
+    serializer_class = AccountSerializer
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [requires("programs.add_corporateaccount")()]
+        return [requires("programs.view_corporateaccount")()]
+
+    @extend_schema(
+        parameters=[
+            _sort_parameter("number, company, credit_code, dealer, status, submitted, ..."),
+            OpenApiParameter("q", str, description="Number, company, credit code or dealer"),
+            OpenApiParameter("status", str),
+            OpenApiParameter("queue", bool, description="Only submitted accounts"),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        accounts = selectors.corporate_account_search(
+            user=self.request.user,
+            queue=params.get("queue", "").lower() in ("1", "true"),
+            query=params.get("q", "")[:100],
+            status=params.get("status", "")[:20],
+        )
+        return selectors.ACCOUNT_SORTING.apply(accounts, params.get("sort", ""), strict=True)[0]
+
+    @extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer})
+    def post(self, request):
+        body = AccountCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        dealer = _dealer_for(request, data.get("dealer"))
+        account = services.corporate_account_create(
+            actor=request.user, dealer=dealer, values=data["values"]
+        )
+        if data["submit"]:
+            account = services.corporate_account_submit(actor=request.user, pk=account.pk)
+        return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class AccountUpdateSerializer(serializers.Serializer):
+    values = serializers.DictField()
+
+
+class AccountDetailApi(APIView):
+    """GET one account; PUT its values while it is a draft or reset to the dealer."""
+
+    def get_permissions(self):
+        if self.request.method == "PUT":
+            return [requires("programs.change_corporateaccount")()]
+        return [requires("programs.view_corporateaccount")()]
+
+    @extend_schema(responses=AccountDetailSerializer)
+    def get(self, request, pk):
+        account = selectors.corporate_account_get(user=request.user, pk=pk)
+        return Response(AccountDetailSerializer(account, context={"request": request}).data)
+
+    @extend_schema(request=AccountUpdateSerializer, responses=AccountDetailSerializer)
+    def put(self, request, pk):
+        account = selectors.corporate_account_get(user=request.user, pk=pk)
+        body = AccountUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        account = services.corporate_account_update(
+            actor=request.user, pk=account.pk, values=body.validated_data["values"]
+        )
+        return Response(AccountDetailSerializer(account, context={"request": request}).data)
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    documents = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=10)
+
+
+class QualificationDocumentsApi(APIView):
+    """Attach proofs of employment to a draft qualification (multipart `documents`)."""
+
+    permission_classes = [requires("programs.change_qualification")]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=DocumentUploadSerializer, responses=None)
+    def post(self, request, pk):
+        qualification = selectors.qualification_get(user=request.user, pk=pk)
+        body = DocumentUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.qualification_add_proof(
+            actor=request.user, pk=qualification.pk, documents=body.validated_data["documents"]
+        )
+        qualification.refresh_from_db()
+        return Response(
+            QualificationDetailSerializer(qualification, context={"request": request}).data
+        )
+
+
+# Applications -----------------------------------------------------------------------------------
+
+
+class StepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApprovalStep
+        fields = [
+            "id",
+            "position",
+            "role",
+            "approver_name",
+            "approver_email",
+            "status",
+            "sent_at",
+            "reminded_at",
+            "decided_at",
+            "comment",
+        ]
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    program_code = serializers.CharField(source="program.code", read_only=True)
+    rule_version = serializers.IntegerField(source="rule.version", read_only=True)
+    dealer_code = serializers.CharField(source="dealer.code", read_only=True)
+    vehicle_model_code = serializers.CharField(source="vehicle_model.code", read_only=True)
+    id_number = serializers.SerializerMethodField()
+    support_amount = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SpecialApplication
+        fields = [
+            "id",
+            "number",
+            "ssa_number",
+            "program",
+            "program_code",
+            "rule_version",
+            "applied_on",
+            "status",
+            "applicant_name",
+            "id_number",
+            "company_entity",
+            "relation",
+            "organisation",
+            "title",
+            "media_outlet",
+            "press_card_number",
+            "vehicle_model",
+            "vehicle_model_code",
+            "support_amount",
+            "dealer",
+            "dealer_code",
+            "submitted_at",
+            "decided_at",
+            "valid_from",
+            "valid_until",
+            "entitlement_units",
+            "units_used",
+        ]
+
+    def get_id_number(self, application) -> str:
+        return personal_data_masked(application.id_number)
+
+    def get_support_amount(self, application) -> str | None:
+        amount = application.rule.support_amount(application.vehicle_model.code)
+        return None if amount is None else str(amount)
+
+
+class ApplicationDetailSerializer(ApplicationSerializer):
+    steps = serializers.SerializerMethodField()
+    documents = serializers.SerializerMethodField()
+
+    class Meta(ApplicationSerializer.Meta):
+        fields = [*ApplicationSerializer.Meta.fields, "steps", "documents"]
+
+    @extend_schema_field(StepSerializer(many=True))
+    def get_steps(self, application):
+        return StepSerializer(selectors.application_steps(application), many=True).data
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_documents(self, application):
+        return _documents(application, self.context)
+
+
+class ApplicationCreateSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    dealer = serializers.IntegerField()
+    vehicle_model = serializers.CharField(max_length=30, help_text="Vehicle model code")
+    values = serializers.DictField(help_text="applicant_name, id_number and the type's fields")
+    submit = serializers.BooleanField(required=False, default=False)
+
+
+class ApplicationListApi(ListAPIView):
+    """Applications in scope; POST records one (ops), sent for signing with `submit`."""
+
+    serializer_class = ApplicationSerializer
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [requires("programs.add_specialapplication")()]
+        return [requires("programs.view_specialapplication")()]
+
+    @extend_schema(
+        parameters=[
+            _sort_parameter("number, ssa_number, program, applicant, dealer, status, ..."),
+            OpenApiParameter("q", str, description="Number, SSA number, applicant or ID number"),
+            OpenApiParameter("status", str),
+            OpenApiParameter("program", int),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        applications = selectors.special_application_search(
+            user=self.request.user,
+            query=params.get("q", "")[:100],
+            status=params.get("status", "")[:20],
+            program=int_param(self.request, "program", minimum=1),
+        )
+        return selectors.APPLICATION_SORTING.apply(
+            applications, params.get("sort", ""), strict=True
+        )[0]
+
+    @extend_schema(request=ApplicationCreateSerializer, responses={201: ApplicationSerializer})
+    def post(self, request):
+        body = ApplicationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        program = selectors.program_get(user=request.user, pk=data["program"])
+        dealer = dealer_get(user=request.user, pk=data["dealer"])
+        vehicle_model = VehicleModel.objects.filter(code=data["vehicle_model"]).first()
+        if vehicle_model is None:
+            raise serializers.ValidationError({"vehicle_model": ["Unknown vehicle model."]})
+        application = services.application_create(
+            actor=request.user,
+            program=program,
+            dealer=dealer,
+            vehicle_model=vehicle_model,
+            values=data["values"],
+        )
+        if data["submit"]:
+            application = services.application_submit(actor=request.user, pk=application.pk)
+        return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+
+class ApplicationDetailApi(APIView):
+    permission_classes = [requires("programs.view_specialapplication")]
+
+    @extend_schema(responses=ApplicationDetailSerializer)
+    def get(self, request, pk):
+        application = selectors.special_application_get(user=request.user, pk=pk)
+        return Response(ApplicationDetailSerializer(application, context={"request": request}).data)
+
+
+class ReassignSerializer(serializers.Serializer):
+    approver_name = serializers.CharField(max_length=100)
+    approver_email = serializers.EmailField()
+
+
+class StepResendApi(APIView):
+    """Email the current approver a new link (the old one stops working)."""
+
+    permission_classes = [requires("programs.change_specialapplication")]
+
+    @extend_schema(request=None, responses=StepSerializer)
+    def post(self, request, pk, step_pk):
+        application = selectors.special_application_get(user=request.user, pk=pk)
+        step = services.approval_step_resend(
+            actor=request.user, application_pk=application.pk, step_pk=step_pk
+        )
+        return Response(StepSerializer(step).data)
+
+
+class StepReassignApi(APIView):
+    """Send the current step to another approver (the old link stops working)."""
+
+    permission_classes = [requires("programs.change_specialapplication")]
+
+    @extend_schema(request=ReassignSerializer, responses=StepSerializer)
+    def post(self, request, pk, step_pk):
+        application = selectors.special_application_get(user=request.user, pk=pk)
+        body = ReassignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        step = services.approval_step_reassign(
+            actor=request.user,
+            application_pk=application.pk,
+            step_pk=step_pk,
+            **body.validated_data,
+        )
+        return Response(StepSerializer(step).data)
+
+
+# Qualifications ---------------------------------------------------------------------------------
+
+
+class QualificationSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    program_code = serializers.CharField(source="program.code", read_only=True)
+    dealer_code = serializers.CharField(source="dealer.code", read_only=True)
+    vendor_name = serializers.CharField(source="vendor.name", read_only=True)
+    id_number = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Qualification
+        fields = [
+            "id",
+            "number",
+            "program",
+            "program_code",
+            "dealer",
+            "dealer_code",
+            "status",
+            "customer_name",
+            "id_number",
+            "employer_name",
+            "vendor",
+            "vendor_name",
+            "submitted_at",
+            "checked_at",
+            "decided_at",
+        ]
+
+    def get_id_number(self, qualification) -> str:
+        return personal_data_masked(qualification.id_number)
+
+
+class QualificationDetailSerializer(QualificationSerializer):
+    documents = serializers.SerializerMethodField()
+
+    class Meta(QualificationSerializer.Meta):
+        fields = [*QualificationSerializer.Meta.fields, "documents"]
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_documents(self, qualification):
+        return _documents(qualification, self.context)
+
+
+class QualificationCreateSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    dealer = serializers.IntegerField(required=False, help_text="Default: the caller's dealer")
+    values = serializers.DictField(help_text="customer_name, id_number, employer_name, ...")
+
+
+class QualificationListApi(ListAPIView):
+    """Qualifications in scope (a vendor: those assigned to its company); POST asks for one."""
+
+    serializer_class = QualificationSerializer
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [requires("programs.add_qualification")()]
+        return [requires("programs.view_qualification")()]
+
+    @extend_schema(
+        parameters=[
+            _sort_parameter("number, customer, employer, dealer, vendor, status, ..."),
+            OpenApiParameter("q", str),
+            OpenApiParameter("status", str),
+            OpenApiParameter("queue", bool, description="Only what waits for the caller"),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        qualifications = selectors.qualification_search(
+            user=self.request.user,
+            query=params.get("q", "")[:100],
+            status=params.get("status", "")[:20],
+            queue=params.get("queue", "").lower() in ("1", "true"),
+        )
+        return selectors.QUALIFICATION_SORTING.apply(
+            qualifications, params.get("sort", ""), strict=True
+        )[0]
+
+    @extend_schema(request=QualificationCreateSerializer, responses={201: QualificationSerializer})
+    def post(self, request):
+        body = QualificationCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        program = selectors.program_get(user=request.user, pk=data["program"])
+        dealer = _dealer_for(request, data.get("dealer"))
+        qualification = services.qualification_create(
+            actor=request.user, program=program, dealer=dealer, values=data["values"]
+        )
+        return Response(QualificationSerializer(qualification).data, status=status.HTTP_201_CREATED)
+
+
+class QualificationDetailApi(APIView):
+    permission_classes = [requires("programs.view_qualification")]
+
+    @extend_schema(responses=QualificationDetailSerializer)
+    def get(self, request, pk):
+        qualification = selectors.qualification_get(user=request.user, pk=pk)
+        return Response(
+            QualificationDetailSerializer(qualification, context={"request": request}).data
+        )
