@@ -160,8 +160,8 @@ def personal_data_access_export(request):
         _("Record"),
         _("Field"),
         _("Field code"),
-        _("From"),
-        _("From code"),
+        _("Where from"),
+        _("Where from code"),
         _("Reason"),
         _("Address"),
     ]

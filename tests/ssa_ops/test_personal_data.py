@@ -5,6 +5,7 @@ shown in full only on an explicit, recorded look."""
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -451,3 +452,19 @@ def test_an_ordinary_document_is_stored_as_it_is_and_opens_without_a_record(
     client.force_login(make_user(Role.QC))
     assert client.get(f"/attachments/{document.pk}/").status_code == 200
     assert not PersonalDataAccess.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dump_after_seed_demo_holds_no_resident_id_number_in_clear_text(settings, personal_app):
+    # given: the demo data (later apps seed their ID numbers there), plus applications
+    settings.DEBUG = True  # seed_demo is for development
+    call_command("seed_demo", stdout=io.StringIO())
+    personal_app.objects.create(number="A-1", id_number=ID_NUMBER, phone=PHONE)
+    personal_app.objects.create(number="A-2", id_number=OTHER_ID_NUMBER)
+    # when: the whole database is dumped
+    dump = io.StringIO()
+    call_command("dumpdata", stdout=dump)
+    # then: no 18-character run in it is a valid resident ID number
+    candidates = re.findall(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])", dump.getvalue())
+    assert [value for value in candidates if resident_id_valid(value.upper())] == []
+    assert ID_NUMBER not in dump.getvalue() and OTHER_ID_NUMBER not in dump.getvalue()
