@@ -150,23 +150,33 @@ LABEL_WORDS = (
 )
 # What may stand between a label and its value: a tab, colons, OCR's stray punctuation.
 SEPARATORS = r"[\t:：;；,，.。'\"“”‘’、]*"
-NAME_LABEL = r"(?<!项目)(?<!服务)(?<!劳务)(?:名\s*称|^称)(?!及)[:：]?"
+NAME_LABEL = r"(?<!项目)(?<!服务)(?<!劳务)(?:名\s*称|^称|名\s*[^\t\s称]\s*[:：])(?!及)[:：]?"
+
+
+def fuzzy(label: str) -> str:
+    """A label with any one character misread (OCR of small print often gets one wrong)."""
+    variants = [label] + [label[:index] + "." + label[index + 1 :] for index in range(len(label))]
+    return "(?:" + "|".join(variants) + ")"
+
+
 LABELS = {
     "invoice_code": r"发?票代码[:：]?",
     "invoice_number": r"(?:发.|票)号码[:：]?|No[.:]?(?=\d{8})|N[o0º]\.?(?=\s?\d{8})",
-    "issue_date": r"开票日期[:：]?",
-    "vin": r"车辆识别代[号码](?:/车架号码?)?[:：]?|车架号码?[:：]?",
-    "vehicle_model": r"厂牌型号[:：]?",
+    "issue_date": fuzzy("开票日期") + "[:：]?",
+    "vin": fuzzy("车辆识别代号") + r"(?:/车架号码?)?[:：]?|车架号码?[:：]?",
+    "vehicle_model": fuzzy("厂牌型号") + "[:：]?",
     "motor_buyer_name": r"购买方名称(?:及身份证号码/组织机构代码)?[:：]?|购货单位(?:\(人\))?[:：]?",
     "motor_buyer_id": (
         r"(?:纳税人识别号/统一社会信用代码/身份证(?:明)?号码|身份证号码/组织机构代码"
-        r"|纳税人识别号/统一社会信用代码|纳税人识别号)[:：]?"
+        r"|纳税人识别号/统一社会信用代码|" + fuzzy("纳税人识别号") + ")[:：]?"
     ),
     "motor_seller_name": r"销货单位名称[:：]?|销售方名称[:：]?|销货单位[:：]?",
     "motor_price": r"不含税价(?:\(小写\))?[:：]?|不含税价格[:：]?",
     "motor_tax": r"增值税税额[:：]?|税额[:：]?",
-    "party_id": r"(?:统一社会信用代码/)?纳税人识别号[:：]?|统一社会信用代码[:：]?",
-    "total": r"\(?小写\)?[:：]?|价税合计[:：]?",
+    "party_id": r"(?:统一社会信用代码/)?"
+    + fuzzy("纳税人识别号")
+    + r"[:：]?|统一社会信用代码[:：]?",
+    "total": r"\(?小写\)?[:：]?|" + fuzzy("价税合计") + "[:：]?",
     # The 合计 row; OCR often loses 合, so any short start before a lone 计 will do.
     "total_row": r"^合\s*计|^合\t*计|^[^\t]{0,3}\t?计(?:\t|$)",
 }
@@ -290,7 +300,12 @@ def _name(text: str) -> str | None:
     value = re.split(r"\t", value)[0]
     value = re.sub(r"^(?:名?称)?[:：]", "", value)
     # The next cell's label read on the same line ends the name.
-    value = re.split(r"密\s*码|名\s*称[:：]|纳税人识别号|备\s*注|电\s*话|(?<=公司)\d", value)[0]
+    value = re.split(
+        r"密\s*码|密(?=[\d<>+\-*/])|名\s*称[:：]|纳税人识别号|备\s*注|电\s*话|(?<=公司)\d"
+        r"|\(代开机关\)",
+        value,
+    )[0]
+    value = re.sub(r"(?<=[\u4e00-\u9fff])\d+$", "", value)
     # Cell borders and stray marks read at either end of a name.
     value = re.sub(r"^[^\w(（]+|[^\w)）]+$", "", value).strip("丨｜「」")
     # A seal's words ("发票专用章") read after a name, an identifier read before it.
@@ -533,6 +548,14 @@ def _by_shape(finder: _Finder, fields: dict, is_motor: bool) -> None:
         hits = [hit for hit in _reading_order(hits) if canonical_party_id(hit[3]) not in taken]
         if len(hits) == 2 and len(missing_ids) == 2:
             for name, hit in zip(missing_ids, hits, strict=True):
+                value = canonical_party_id(hit[3])
+                fields[name] = finder.reading(value, hit[0], hit[1], hit[2], "shape")
+        elif len(hits) == 1 and len(missing_ids) == 1:
+            # The one checked identifier left belongs to the party whose block holds it.
+            buyer_hits, seller_hits = _split_by_party(hits, fields, finder.page)
+            name = missing_ids[0]
+            if buyer_hits if name == "buyer_id" else seller_hits:
+                hit = hits[0]
                 value = canonical_party_id(hit[3])
                 fields[name] = finder.reading(value, hit[0], hit[1], hit[2], "shape")
     _amounts_by_shape(finder, fields)
