@@ -182,6 +182,12 @@ LABELS = {
 }
 
 
+# The uppercase amount, with the glyphs OCR mistakes its numerals for.
+WORDS_PATTERN = (
+    "[零壹贰叁肆伍陆柒捌玖拾佰仟万亿圆元角分整" + "".join(validators.LOOK_ALIKE_NUMERALS) + "]{2,}"
+)
+
+
 def _span_tokens(line: _Line, start: int, end: int) -> list[Token]:
     return [token for s, e, token in line.spans if s < end and e > start]
 
@@ -434,7 +440,7 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
     word_match = next(
         (
             match
-            for match in re.finditer(r"[零壹贰叁肆伍陆柒捌玖拾佰仟万亿圆元角分整]{2,}", text)
+            for match in re.finditer(WORDS_PATTERN, text)
             if re.search(r"[圆元角分整]", match.group(0))
         ),
         None,

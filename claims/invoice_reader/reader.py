@@ -19,7 +19,7 @@ from ssa_ops.ofd import OfdError
 from . import image as image_prep
 from . import ocr, validators
 from .extract import LABELS, Extraction, Page, Token, build_lines, extract
-from .fields import FIELD_NAMES, READ, UNREADABLE, InvoiceReading
+from .fields import FIELD_NAMES, READ, UNREADABLE, FieldReading, InvoiceReading
 from .ofd import read_ofd
 from .text_layer import PdfUnreadable, plausible, render_pages, text_pages
 
@@ -351,8 +351,13 @@ def _choose(first: InvoiceReading, second: InvoiceReading) -> tuple[InvoiceReadi
         if a.value == b.value:
             a.confidence = max(a.confidence, b.confidence, min(99, a.confidence + 20))
             continue
-        score_a = (a.valid is not False, a.confidence)
-        score_b = (b.valid is not False, b.confidence)
+        if name in AMOUNT_NAMES:
+            # Amounts are checked together (price + tax = total): one failing sum says
+            # nothing about which of them is wrong, so confidence decides here.
+            score_a, score_b = a.confidence, b.confidence
+        else:
+            score_a = (a.valid is not False, a.confidence)
+            score_b = (b.valid is not False, b.confidence)
         if score_b > score_a:
             first.fields[name] = b
             chosen.add(name)
@@ -387,10 +392,17 @@ def _choose_amounts(target: InvoiceReading, sources, readings, chosen: set) -> N
             if field is not None and field.value not in [c.value for c in candidates[name]]:
                 candidates[name].append(field)
     in_words = {
-        validators.words_to_amount(reading.amount_in_words)
+        validators.words_to_amount(reading.amount_in_words, lenient=True)
         for reading in readings
         if reading.amount_in_words
     } - {None}
+    # The total is printed twice; its uppercase form is a reading of it too.
+    for amount in sorted(in_words):
+        if f"{amount:.2f}" not in [c.value for c in candidates["total_amount"]]:
+            box = next((r.amount_in_words_box for r in readings if r.amount_in_words_box), None)
+            candidates["total_amount"].append(
+                FieldReading(value=f"{amount:.2f}", confidence=60, source="ocr:words", box=box)
+            )
     best, best_score = None, None
     for price in candidates["price_excl_tax"]:
         for tax in candidates["tax_amount"]:

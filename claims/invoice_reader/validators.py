@@ -142,8 +142,33 @@ def _group_words(group: int) -> str:
     return words
 
 
-def words_to_amount(words: str) -> Decimal | None:
-    """Parse an uppercase amount (大写); None when it is not one."""
+# Glyphs OCR gives for the uppercase numerals, for reading OCR output only.
+LOOK_ALIKE_NUMERALS = {
+    "任": "仟",
+    "什": "仟",
+    "千": "仟",
+    "式": "贰",
+    "贡": "贰",
+    "国": "圆",
+    "园": "圆",
+    "染": "柒",
+    "参": "叁",
+    "伯": "佰",
+    "百": "佰",
+    "喜": "壹",
+    "壶": "壹",
+    "捨": "拾",
+    "搭": "拾",
+    "陌": "陆",
+}
+WORD_LOOK_ALIKES = str.maketrans(LOOK_ALIKE_NUMERALS)
+
+
+def words_to_amount(words: str, lenient: bool = False) -> Decimal | None:
+    """Parse an uppercase amount (大写); None when it is not one. `lenient` first reads
+    look-alike glyphs OCR gives for the numerals as those numerals."""
+    if lenient:
+        words = words.translate(WORD_LOOK_ALIKES)
     text = re.sub(r"[^零〇壹贰叁肆伍陆柒捌玖两拾佰仟万亿圆元园角分整正负]", "", words)
     if not text or not any(char in _WORD_DIGITS for char in text):
         return None
@@ -203,7 +228,7 @@ def _parse_integer(text: str) -> int:
 
 def words_match_amount(words: str, total: str) -> bool:
     try:
-        return words_to_amount(words) == Decimal(total)
+        return words_to_amount(words, lenient=True) == Decimal(total)
     except (InvalidOperation, TypeError):
         return False
 
