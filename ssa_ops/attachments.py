@@ -33,6 +33,7 @@ from ssa_ops.personal_data import (
     personal_document_open,
     personal_document_purpose,
 )
+from ssa_ops.personal_values import personal_text_scrub
 
 PDF, JPEG, PNG, HEIC, TIFF, OFD = "pdf", "jpeg", "png", "heic", "tiff", "ofd"
 XLSX, XLS, CSV = tabular.XLSX, tabular.XLS, tabular.CSV
@@ -445,6 +446,13 @@ def attachment_rendition_response(attachment: Attachment, *, page: int) -> FileR
     )
 
 
+def _original_name(upload, purpose) -> str:
+    """The uploader's file name; for a personal document without the ID or phone numbers that
+    people put in names (`110105********123X-身份证.jpg`)."""
+    name = (getattr(upload, "name", "") or "upload")[-255:]
+    return personal_text_scrub(name) if personal_document_purpose(purpose) else name
+
+
 def attachments_create(
     *, owner, uploads, actor, purpose="", allowed_kinds=DOCUMENT_KINDS
 ) -> list[Attachment]:
@@ -463,7 +471,7 @@ def attachments_create(
                 content_type=content_type,
                 object_id=str(owner.pk),
                 purpose=purpose,
-                original_name=(getattr(upload, "name", "") or "upload")[-255:],
+                original_name=_original_name(upload, purpose),
                 mime_type=MIME_TYPES[result.kind],
                 size=result.size,
                 sha256=result.sha256,

@@ -4,31 +4,9 @@ the clear values of personal fields this process has read with their masked form
 message, its arguments, the exception text and the stack."""
 
 import logging
-import re
 import traceback
 
-# 18 characters, not inside a longer run of letters or digits; the check decides.
-_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-# A mainland mobile number, optionally with +86 / 86 and separators.
-_MOBILE = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![0-9])")
-
-
-def personal_text_scrub(text: str) -> str:
-    """`text` with every personal value it holds masked."""
-    if not text:
-        return text
-    from ssa_ops.personal_data import mask, remembered_values, resident_id_valid
-
-    for clear, kind in remembered_values():
-        if clear in text:
-            text = text.replace(clear, mask(kind, clear))
-
-    def resident_id(match):
-        value = match.group(0).upper()
-        return mask("id_number", value) if resident_id_valid(value) else match.group(0)
-
-    text = _RESIDENT_ID.sub(resident_id, text)
-    return _MOBILE.sub(lambda match: mask("phone", match.group(0)), text)
+from ssa_ops.personal_values import personal_text_scrub
 
 
 class PersonalDataFilter(logging.Filter):

@@ -16,25 +16,20 @@ An app declares a sensitive value once, on its model, with a companion hash for 
   the look in `PersonalDataAccess`.
 - Documents whose purpose is registered with `personal_document_purposes_register` are stored
   encrypted (attachments.py) and each download is checked and recorded.
+- Kinds of value and masking live in personal_values.py, the ciphers and the hash in
+  personal_data_crypto.py, the keys in personal_data_keys.py; the names apps need are here.
 - `personal_records_register(PersonalRecords(...))` declares a kind of record: who sees it,
   when it is closed, how long it is kept, what else is erased; retention, subject access and
   the show endpoints (personal_data_api.py, personal_data_views.py) follow from it.
 """
 
-import base64
-import hashlib
-import hmac
-import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core import checks
 from django.core.exceptions import (
     FieldError,
     ImproperlyConfigured,
@@ -48,314 +43,40 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from ssa_ops.errors import PermissionRefused
-from ssa_ops.personal_data_keys import MISSING_MESSAGE, key_decode, key_id
-
-VIEW_PERMISSION = "ssa_ops.view_personal_data"
-
-# Kinds of value -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PersonalKind:
-    """A kind of personal value: how it is written the one way (for hashing and storing), how
-    it is masked, what it must look like."""
-
-    code: str
-    label: object
-    normalise: Callable[[str], str]
-    mask: Callable[[str], str]
-    validators: tuple = ()
-
-
-_KINDS: dict[str, PersonalKind] = {}
-
-
-def personal_kind_register(*kinds: PersonalKind) -> None:
-    """Apps add kinds of their own (e.g. a car's VIN) at ready()."""
-    for kind in kinds:
-        _KINDS[kind.code] = kind
-
-
-def personal_kind(code: str) -> PersonalKind:
-    try:
-        return _KINDS[code]
-    except KeyError:
-        raise ImproperlyConfigured(f"Unknown kind of personal value: {code!r}") from None
-
-
-def _compact(value: str) -> str:
-    return re.sub(r"[\s\-]", "", value).upper()
-
-
-def _phone(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
-    if len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    return digits
-
-
-def _keep(value: str, head: int, tail: int) -> str:
-    """Show `head` characters and `tail` characters, star the rest (all of a short value)."""
-    if len(value) <= head + tail:
-        return "*" * len(value)
-    return value[:head] + "*" * (len(value) - head - tail) + value[len(value) - tail :]
-
-
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-
-
-def resident_id_valid(value: str) -> bool:
-    """An 18-character resident ID number whose last character is its GB 11643 check."""
-    if not re.fullmatch(r"\d{17}[\dX]", value or ""):
-        return False
-    total = sum(int(digit) * weight for digit, weight in zip(value, _ID_WEIGHTS, strict=False))
-    return _ID_CHECK[total % 11] == value[17]
-
-
-def validate_resident_id(value):
-    if not resident_id_valid(_compact(str(value))):
-        raise ValidationError(
-            _("Enter a valid resident ID number (18 characters)."), code="invalid_id_number"
-        )
-
-
-def _mask_phone(value: str) -> str:
-    if len(value) == 11 and value.startswith("1"):
-        return _keep(value, 3, 4)
-    return _keep(value, 0, 4)
-
-
-personal_kind_register(
-    PersonalKind(
-        "id_number",
-        _("Resident ID number"),
-        _compact,
-        lambda v: _keep(v, 6, 4),
-        (validate_resident_id,),
-    ),
-    PersonalKind("phone", _("Phone number"), _phone, _mask_phone),
-    PersonalKind("employee_number", _("Employee number"), _compact, lambda v: _keep(v, 2, 2)),
-    PersonalKind("bank_account", _("Bank account"), _compact, lambda v: _keep(v, 4, 4)),
-    PersonalKind(
-        "housing_fund_account", _("Housing fund account"), _compact, lambda v: _keep(v, 2, 4)
-    ),
-    PersonalKind(
-        "social_insurance_number",
-        _("Social insurance number"),
-        _compact,
-        lambda v: _keep(v, 2, 4),
-    ),
-    PersonalKind("text", _("Personal information"), str.strip, lambda v: _keep(v, 1, 0)),
+from ssa_ops.personal_data_crypto import (  # noqa: F401 (the kit's names, in one place)
+    document_decrypt,
+    document_encrypt,
+    document_is_encrypted,
+    is_token,
+    personal_hash,
+    value_decrypt,
+    value_encrypt,
+)
+from ssa_ops.personal_values import (  # noqa: F401 (the kit's names, in one place)
+    PersonalKind,
+    PersonalValue,
+    mask,
+    personal_kind,
+    personal_kind_register,
+    resident_id_valid,
+    validate_resident_id,
 )
 
-
-def mask(kind: str, value) -> str:
-    """The masked form of a value: `110105********123X`, `138****8000`, `E1****67`."""
-    if isinstance(value, PersonalValue):
-        value = value.reveal()
-    if not value:
-        return ""
-    personal = personal_kind(kind)
-    return personal.mask(personal.normalise(str(value)))
-
-
-# Remembered clear values, so the log filter can scrub them wherever they turn up --------------
-
-_REMEMBERED: OrderedDict[str, str] = OrderedDict()
-_REMEMBERED_LOCK = threading.Lock()
-_REMEMBERED_MAX = 4096
-
-
-def _remember(kind: str, clear: str) -> None:
-    if len(clear) < 4:
-        return
-    with _REMEMBERED_LOCK:
-        _REMEMBERED[clear] = kind
-        _REMEMBERED.move_to_end(clear)
-        while len(_REMEMBERED) > _REMEMBERED_MAX:
-            _REMEMBERED.popitem(last=False)
-
-
-def remembered_values() -> list[tuple[str, str]]:
-    """(clear value, kind) of values this process has read or been given, longest first."""
-    with _REMEMBERED_LOCK:
-        items = list(_REMEMBERED.items())
-    return sorted(items, key=lambda item: -len(item[0]))
-
-
-class PersonalValue:
-    """A clear personal value that shows itself masked: `str()`, `repr()` and formatting give
-    the masked form; `reveal()` the value."""
-
-    __slots__ = ("kind", "_clear")
-
-    def __init__(self, kind: str, clear: str):
-        self.kind = kind
-        self._clear = clear
-        _remember(kind, clear)
-
-    def reveal(self) -> str:
-        return self._clear
-
-    @property
-    def masked(self) -> str:
-        return mask(self.kind, self._clear)
-
-    def __str__(self):
-        return self.masked
-
-    def __repr__(self):
-        return f"<PersonalValue {self.kind} {self.masked}>"
-
-    def __format__(self, spec):
-        return format(self.masked, spec)
-
-    def __eq__(self, other):
-        if isinstance(other, PersonalValue):
-            return self._clear == other._clear
-        if isinstance(other, str):
-            return self._clear == other
-        return NotImplemented
-
-    def __hash__(self):
-        return hash(self._clear)
-
-    def __bool__(self):
-        return bool(self._clear)
-
-    def __len__(self):
-        return len(self._clear)
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-# Keys and ciphers --------------------------------------------------------------------------
-
-TOKEN_PREFIX = "pd1:"
-DOCUMENT_MAGIC = b"SSAPD1"
-
-
-@dataclass(frozen=True)
-class KeyRing:
-    keys: dict  # key id -> raw key, the encrypting key first
-    current_id: str
-    hash_key: bytes
-
-
-_RINGS: dict[tuple, KeyRing] = {}
-
-
-def key_ring() -> KeyRing:
-    """The configured keys (read again whenever the settings change, as tests do)."""
-    keys = settings.PERSONAL_DATA_KEYS
-    if isinstance(keys, str):
-        keys = [item.strip() for item in keys.split(",") if item.strip()]
-    configured = (tuple(keys), settings.PERSONAL_DATA_HASH_KEY)
-    ring = _RINGS.get(configured)
-    if ring is None:
-        if not configured[0] or not configured[1]:
-            raise ImproperlyConfigured(MISSING_MESSAGE)
-        raws = [key_decode(key) for key in configured[0]]
-        ring = KeyRing(
-            keys={key_id(raw): raw for raw in raws},
-            current_id=key_id(raws[0]),
-            hash_key=key_decode(configured[1], name="PERSONAL_DATA_HASH_KEY"),
-        )
-        _RINGS.clear()
-        _RINGS[configured] = ring
-    return ring
-
-
-def _key(ring: KeyRing, identifier: str) -> bytes:
-    try:
-        return ring.keys[identifier]
-    except KeyError:
-        raise ImproperlyConfigured(
-            f"Personal information was encrypted with key {identifier}, which is not among "
-            "PERSONAL_DATA_KEYS: add it back (after the current key) to read it."
-        ) from None
-
-
-def value_encrypt(kind: str, clear: str) -> str:
-    ring = key_ring()
-    nonce = AESGCM.generate_key(bit_length=128)[:12]
-    sealed = AESGCM(ring.keys[ring.current_id]).encrypt(nonce, clear.encode(), kind.encode())
-    return f"{TOKEN_PREFIX}{ring.current_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
-
-
-def is_token(value) -> bool:
-    return isinstance(value, str) and value.startswith(TOKEN_PREFIX)
-
-
-def token_key_id(token: str) -> str:
-    return token[len(TOKEN_PREFIX) :].split(":", 1)[0]
-
-
-def value_decrypt(kind: str, token: str) -> str:
-    if not is_token(token):
-        return token  # written before the field was encrypted; the rotate command encrypts it
-    identifier, _sep, payload = token[len(TOKEN_PREFIX) :].partition(":")
-    data = base64.urlsafe_b64decode(payload.encode())
-    try:
-        clear = AESGCM(_key(key_ring(), identifier)).decrypt(data[:12], data[12:], kind.encode())
-    except InvalidTag as error:
-        raise ValueError("Personal information does not decrypt: altered or wrong kind") from error
-    return clear.decode()
-
-
-def document_is_encrypted(data: bytes) -> bool:
-    return data[: len(DOCUMENT_MAGIC)] == DOCUMENT_MAGIC
-
-
-def document_key_id(data: bytes) -> str:
-    start = len(DOCUMENT_MAGIC)
-    return data[start : start + 8].decode("ascii", "replace")
-
-
-def document_encrypt(data: bytes) -> bytes:
-    """A stored document's bytes: magic, key id, nonce, AES-GCM ciphertext."""
-    ring = key_ring()
-    nonce = AESGCM.generate_key(bit_length=128)[:12]
-    header = DOCUMENT_MAGIC + ring.current_id.encode("ascii")
-    return header + nonce + AESGCM(ring.keys[ring.current_id]).encrypt(nonce, data, header)
-
-
-def document_decrypt(data: bytes) -> bytes:
-    """The clear bytes of a stored document (as they are when it was not encrypted)."""
-    if not document_is_encrypted(data):
-        return data
-    header_end = len(DOCUMENT_MAGIC) + 8
-    header, nonce = data[:header_end], data[header_end : header_end + 12]
-    key = _key(key_ring(), document_key_id(data))
-    try:
-        return AESGCM(key).decrypt(nonce, data[header_end + 12 :], header)
-    except InvalidTag as error:
-        raise ValueError("A personal document does not decrypt: altered or truncated") from error
-
-
-def personal_hash(kind: str, value) -> str:
-    """The keyed hash of a value, for exact lookups and duplicate checks ("" when empty)."""
-    if isinstance(value, PersonalValue):
-        value = value.reveal()
-    if not value:
-        return ""
-    normalised = personal_kind(kind).normalise(str(value))
-    message = f"{kind}\x00{normalised}".encode()
-    return hmac.new(key_ring().hash_key, message, hashlib.sha256).hexdigest()
-
+VIEW_PERMISSION = "ssa_ops.view_personal_data"
 
 # Model fields ------------------------------------------------------------------------------
 
 
 class _PersonalDataAttribute(DeferredAttribute):
-    """Whatever is assigned is kept as a PersonalValue (normalised), never as a bare str."""
+    """Whatever is assigned is kept as a PersonalValue (normalised), never as a bare str. The
+    masked form coming back unchanged (a form or an API client echoing what it was shown)
+    leaves the value as it is."""
 
     def __set__(self, instance, value):
+        current = instance.__dict__.get(self.field.attname)
+        echoed = isinstance(value, str) and "*" in value
+        if echoed and isinstance(current, PersonalValue) and value == current.masked:
+            return
         instance.__dict__[self.field.attname] = self.field.wrap(value)
 
 
@@ -422,6 +143,10 @@ class PersonalDataField(models.TextField):
         """What `dumpdata` writes: the ciphertext."""
         return self.get_prep_value(self.value_from_object(obj)) or ""
 
+    def formfield(self, **kwargs):
+        # One line, shown masked; sent back unchanged it keeps the value (see the descriptor).
+        return models.Field.formfield(self, **kwargs)
+
     def get_lookup(self, lookup_name):
         if lookup_name == "isnull":
             return IsNull
@@ -461,6 +186,19 @@ class PersonalHashField(models.CharField):
             kwargs.pop(key, None)
         kwargs["source"] = self.source
         return name, path, args, kwargs
+
+    def check(self, **kwargs):
+        errors = super().check(**kwargs)
+        source = next((f for f in self.model._meta.fields if f.name == self.source), None)
+        if not isinstance(source, PersonalDataField):
+            errors.append(
+                checks.Error(
+                    f"PersonalHashField source {self.source!r} is not a PersonalDataField.",
+                    obj=self,
+                    id="ssa_ops.E103",
+                )
+            )
+        return errors
 
     def pre_save(self, model_instance, add):
         source = model_instance._meta.get_field(self.source)

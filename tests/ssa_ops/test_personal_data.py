@@ -206,6 +206,34 @@ def test_values_are_masked_wherever_they_are_turned_into_text(application):
     assert isinstance(saved.id_number, PersonalValue) and saved.id_number == ID_NUMBER
 
 
+def test_an_edit_form_shows_values_masked_and_keeps_them_when_sent_back_unchanged(
+    application, personal_app
+):
+    from django import forms
+
+    class ApplicationForm(forms.ModelForm):
+        class Meta:
+            model = personal_app
+            fields = ["number", "id_number", "phone"]
+
+    # given: an application's edit form
+    saved = application()
+    shown = str(ApplicationForm(instance=saved))
+    assert 'value="110105********002X"' in shown and ID_NUMBER not in shown
+    # when: it comes back with the masked ID number as shown and a new phone
+    data = {"number": "A-1", "id_number": "110105********002X", "phone": "139 1234 5678"}
+    form = ApplicationForm(data, instance=saved)
+    assert form.is_valid(), form.errors
+    form.save()
+    # then: the ID number is unchanged, the phone is the new one
+    saved = personal_app.objects.get(pk=saved.pk)
+    assert (saved.id_number.reveal(), saved.phone.reveal()) == (ID_NUMBER, "13912345678")
+    # and: an ID number whose check character is wrong is refused, nothing saved
+    refused = ApplicationForm({**data, "id_number": "110105194912310021"}, instance=saved)
+    assert not refused.is_valid() and refused.errors["id_number"]
+    assert personal_app.objects.get(pk=saved.pk).id_number.reveal() == ID_NUMBER
+
+
 def test_a_list_page_shows_values_masked_and_a_show_button_only_to_those_who_may(
     client, application, make_user
 ):
@@ -411,6 +439,18 @@ def test_an_id_card_scan_is_stored_encrypted_and_opened_only_by_those_who_may(
         str(saved.pk),
         scan.pk,
     )
+
+
+def test_an_id_or_phone_number_in_a_personal_documents_name_is_not_stored(application, make_user):
+    saved = application()
+    [scan] = attachments_create(
+        owner=saved,
+        uploads=[SimpleUploadedFile(f"{ID_NUMBER}-身份证-{PHONE}.png", _png())],
+        actor=make_user(Role.OPS),
+        purpose="test_id_card",
+    )
+    scan.refresh_from_db()
+    assert scan.original_name == "110105********002X-身份证-138****8000.png"
 
 
 def test_a_personal_tiff_gets_encrypted_pages_and_no_stored_text(

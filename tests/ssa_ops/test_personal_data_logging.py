@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from ssa_ops.logging import PersonalDataFilter, personal_text_scrub
+from ssa_ops.personal_values import resident_id_valid
 from tests.personal_data_app import fixtures
 
 personal_app, personal_settings = fixtures.personal_app, fixtures.personal_settings
@@ -48,7 +49,9 @@ def test_resident_ids_and_mobile_numbers_are_masked_in_messages_and_arguments(lo
 
 
 def test_numbers_that_are_not_ids_or_mobiles_are_left_alone():
-    text = "order 110105194912310021, amount 13800, invoice 044001900111, 2026-11-25"
+    # an 18-digit order number whose last digit is not the check of the other 17
+    assert not resident_id_valid("320105198001010091")
+    text = "order 320105198001010091, amount 13800, invoice 044001900111, 2026-11-25"
     assert personal_text_scrub(text) == text
 
 
