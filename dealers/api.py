@@ -1,3 +1,4 @@
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -203,17 +204,18 @@ class ChangeRequestListApi(ListAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         dealer = selectors.dealer_get(user=request.user, pk=data["dealer"])
-        change_request = services.change_request_create(
-            actor=request.user,
-            dealer=dealer,
-            values=data["values"],
-            contact_changes=data["contact_changes"],
-            note=data["note"],
-        )
-        if data["submit"]:
-            change_request = services.change_request_submit(
-                actor=request.user, pk=change_request.pk
+        with transaction.atomic():  # a refused submit keeps no draft behind
+            change_request = services.change_request_create(
+                actor=request.user,
+                dealer=dealer,
+                values=data["values"],
+                contact_changes=data["contact_changes"],
+                note=data["note"],
             )
+            if data["submit"]:
+                change_request = services.change_request_submit(
+                    actor=request.user, pk=change_request.pk
+                )
         return Response(
             ChangeRequestSerializer(change_request).data, status=status.HTTP_201_CREATED
         )

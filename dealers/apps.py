@@ -119,6 +119,7 @@ class DealersConfig(AppConfig):
                     "cancel": services.change_request_cancel,
                 },
                 serializer=api.ChangeRequestDetailSerializer,
+                outcome=services.change_request_outcome,
                 detail_url_name="dealers:change-detail",
             )
         )

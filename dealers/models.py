@@ -7,6 +7,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from dealers.credit_code import credit_code_problem
 from ssa_ops.models import TimeStampedModel
+from ssa_ops.texts import text_render
 from ssa_ops.workflow import (
     REASON_OPTIONAL,
     REASON_REQUIRED,
@@ -117,6 +118,11 @@ class Dealer(ConcurrentTransitionMixin, TimeStampedModel):
     def __str__(self):
         return f"{self.code} {self.name_zh}"
 
+    @property
+    def accepts_changes(self) -> bool:
+        """A terminated dealer's data is final: no change request is filed or applied."""
+        return self.status != self.Status.TERMINATED
+
     def change_value(self, field: str):
         """A field's value as change requests state it: the group as its code."""
         if field == "group":
@@ -190,7 +196,7 @@ def _contact_value_label(field, value):
     message=_("The dealer is terminated: its data can no longer change."), code="dealer_terminated"
 )
 def dealer_may_change(change_request) -> bool:
-    return change_request.dealer.status != Dealer.Status.TERMINATED
+    return change_request.dealer.accepts_changes
 
 
 # Dealer fields a change request may change, in display order.
@@ -256,7 +262,9 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.TextField(_("decision reason"), blank=True)
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
-    apply_error = models.TextField(_("why it could not be applied"), blank=True)
+    # Why an approved request could not be applied: stored texts (ssa_ops.texts), read in the
+    # reader's language through apply_error_display.
+    apply_error = models.JSONField(_("why it could not be applied"), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -273,6 +281,15 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
     @property
     def number(self):
         return f"CR-{self.pk:05d}"
+
+    @property
+    def apply_error_display(self) -> str:
+        return "; ".join(text_render(item) for item in self.apply_error or [])
+
+    @property
+    def accepts_documents(self) -> bool:
+        """Documents are added while the filer still edits the request."""
+        return self.status == self.Status.DRAFT
 
     @property
     def proposed_fields(self):
@@ -357,6 +374,7 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
         source=Status.SUBMITTED,
         target=Status.APPROVED,
         permission=Allowed("dealers.decide_dealerchangerequest", four_eyes("created_by")),
+        conditions=[dealer_may_change],
         custom=action(
             _("Approve and apply"),
             verb=_("approved"),
@@ -382,6 +400,7 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
         source=Status.APPROVED,
         target=Status.APPLIED,
         permission=Allowed("dealers.decide_dealerchangerequest"),
+        conditions=[dealer_may_change],
         custom=action(
             _("Apply again"),
             verb=_("applied"),
@@ -392,7 +411,7 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
         self.applied_at = at
         self.previous = previous
         self.contact_changes = contact_changes
-        self.apply_error = ""
+        self.apply_error = []
 
     @transition(
         status,

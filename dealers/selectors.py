@@ -148,7 +148,7 @@ def change_request_search(
         requests = requests.filter(dealer__region=region)
     if apply_failed:
         requests = requests.filter(status=DealerChangeRequest.Status.APPROVED).exclude(
-            apply_error=""
+            apply_error=[]
         )
     return requests
 

@@ -19,10 +19,12 @@ from dealers.models import (
 from ssa_ops.accounts import users_with_permission
 from ssa_ops.attachments import attachments_create
 from ssa_ops.audit import audit_record, field_changes
-from ssa_ops.errors import ApplicationError, TransitionNotAllowed
+from ssa_ops.errors import ApplicationError
 from ssa_ops.notifications import users_notify
+from ssa_ops.texts import text_from_error
 from ssa_ops.validation import bool_clean, choice_clean, model_text_clean, text_clean
 from ssa_ops.workflow import lock_for_update, transition_check, transition_perform, transition_run
+from ssa_ops.workflow import outcome as workflow_outcome
 
 CONTACT_FIELDS = ("role", "name", "phone", "email", "is_primary")
 NOTE_MAX_LENGTH = 2000
@@ -138,7 +140,7 @@ def _proposal_build(
             continue
         if field == "group":
             if new and not DealerGroup.objects.filter(code=new).exists():
-                errors["group"] = _("Unknown dealer group.")
+                errors["group"] = ValidationError(gettext_lazy("Unknown dealer group."))
             if new != dealer.change_value("group"):
                 proposed["group"] = new
             continue
@@ -146,17 +148,22 @@ def _proposal_build(
             field == "credit_code"
             and Dealer.objects.filter(credit_code=new).exclude(pk=dealer.pk).exists()
         ):
-            errors[field] = _("Another dealer already has this credit code.")
+            errors[field] = ValidationError(
+                gettext_lazy("Another dealer already has this credit code.")
+            )
         if field == "status":
             if new not in Dealer.Status.values:
-                errors[field] = _("Unknown status.")
+                errors[field] = ValidationError(gettext_lazy("Unknown status."))
             elif new != dealer.status and not can_proceed(
                 getattr(dealer, Dealer.STATUS_TRANSITIONS[new])
             ):
-                errors[field] = _("A %(from)s dealer cannot become %(to)s.") % {
-                    "from": dealer.get_status_display(),
-                    "to": Dealer.Status(new).label,
-                }
+                errors[field] = ValidationError(
+                    gettext_lazy("A %(from)s dealer cannot become %(to)s."),
+                    params={
+                        "from": Dealer.Status(dealer.status).label,
+                        "to": Dealer.Status(new).label,
+                    },
+                )
         if new != getattr(dealer, field):
             proposed[field] = new
     contacts = {contact.pk: contact for contact in dealer.contacts.all()}
@@ -164,13 +171,17 @@ def _proposal_build(
     for index, change in enumerate(contact_changes):
         action, contact_id = change.get("action"), change.get("contact_id")
         if contact_id is not None and (type(contact_id) is not int):
-            errors[f"contacts.{index}"] = _("That contact does not belong to this dealer.")
+            errors[f"contacts.{index}"] = ValidationError(
+                gettext_lazy("That contact does not belong to this dealer.")
+            )
             continue
         if action not in ("add", "update", "remove"):
-            errors[f"contacts.{index}"] = _("Unknown contact change.")
+            errors[f"contacts.{index}"] = ValidationError(gettext_lazy("Unknown contact change."))
             continue
         if action != "add" and contact_id not in contacts:
-            errors[f"contacts.{index}"] = _("That contact does not belong to this dealer.")
+            errors[f"contacts.{index}"] = ValidationError(
+                gettext_lazy("That contact does not belong to this dealer.")
+            )
             continue
         if action == "remove":
             changes.append(
@@ -202,7 +213,9 @@ def _proposal_build(
         changes.append(change)
     primaries_after = _primary_count_after(contacts, changes)
     if primaries_after > 1:
-        errors["contacts"] = _("A dealer has at most one primary contact.")
+        errors["contacts"] = ValidationError(
+            gettext_lazy("A dealer has at most one primary contact.")
+        )
     if errors:
         raise ValidationError(errors)
     if not proposed and not changes:
@@ -232,7 +245,7 @@ def change_request_create(
     *, actor, dealer: Dealer, values: dict, contact_changes=(), note="", documents=()
 ) -> DealerChangeRequest:
     """File a change request as a draft. `values` holds the dealer fields as they should become."""
-    if dealer.status == Dealer.Status.TERMINATED:
+    if not dealer.accepts_changes:
         raise ApplicationError(
             _("The dealer is terminated: its data can no longer change."),
             code="dealer_terminated",
@@ -293,7 +306,7 @@ def _contact_changes_described(dealer: Dealer, contact_changes: list[dict]) -> l
 @transaction.atomic
 def change_request_add_documents(*, actor, pk, documents) -> DealerChangeRequest:
     change_request = lock_for_update(DealerChangeRequest.objects.all(), pk)
-    if change_request.status != DealerChangeRequest.Status.DRAFT:
+    if not change_request.accepts_documents:
         raise ApplicationError(
             _("Documents can be added only while the request is a draft."), code="not_draft"
         )
@@ -375,35 +388,49 @@ def change_request_cancel(*, actor, pk, reason) -> DealerChangeRequest:
 
 
 def change_request_apply(*, actor, pk) -> DealerChangeRequest:
+    """Ops' "Apply again" on an approved request that could not be applied before."""
+    return _change_request_apply(actor=actor, pk=pk, check_user=True)
+
+
+def change_request_apply_approved(*, approved_by, pk) -> DealerChangeRequest:
+    """The step right after approval (a task on commit): the approval authorised it, so only
+    the state is checked. Run twice, or after ops cancelled the request, it changes nothing."""
+    return _change_request_apply(actor=approved_by, pk=pk, check_user=False)
+
+
+def _change_request_apply(*, actor, pk, check_user) -> DealerChangeRequest:
     """Write an approved request into the dealer; the dealer's audit log keeps old and new values.
 
-    If the request no longer fits the dealer (e.g. its credit code was taken since), it stays
-    approved with the reason in apply_error, for ops to apply again or cancel. Applying an
-    applied request again does nothing (the task may run twice).
+    If the request no longer fits the dealer (its credit code was taken since, the dealer was
+    terminated), it stays approved with the reason in apply_error, for ops to apply again or
+    cancel, and the filer hears nothing until then.
     """
     with transaction.atomic():
         change_request = lock_for_update(_CHANGE_REQUESTS, pk)
-        if change_request.status == DealerChangeRequest.Status.APPLIED:
+        if check_user:
+            if change_request.status == DealerChangeRequest.Status.APPROVED:
+                # the dealer may be terminated meanwhile: that is recorded below, not refused
+                transition_check(change_request, "apply", actor, conditions=False)
+            else:
+                transition_check(change_request, "apply", actor)
+        elif change_request.status != DealerChangeRequest.Status.APPROVED:
             return change_request
-        if actor is not None:
-            transition_check(change_request, "apply", actor)
-        elif not can_proceed(change_request.apply):
-            raise TransitionNotAllowed(
-                _("Only an approved request can be applied; this one is %(state)s.")
-                % {"state": change_request.get_status_display()}
-            )
         dealer = lock_for_update(Dealer.objects.select_related("group"), change_request.dealer_id)
         previous = {field: dealer.change_value(field) for field in change_request.proposed}
         try:
+            if not dealer.accepts_changes:
+                raise ValidationError(
+                    gettext_lazy("The dealer is terminated: its data can no longer change.")
+                )
             with transaction.atomic():
                 dealer_changes, contact_changes = _dealer_apply(dealer, change_request, actor)
         except (ValidationError, ApplicationError) as error:
-            message = (
-                "; ".join(error.messages) if isinstance(error, ValidationError) else error.message
-            )
-            change_request.apply_error = message
+            problem = text_from_error(error)
+            change_request.apply_error = [problem]
             change_request.save(update_fields=["apply_error", "updated_at"])
-            audit_record(actor=actor, obj=change_request, action="apply_failed", reason=message)
+            audit_record(
+                actor=actor, obj=change_request, action="apply_failed", reason_text=problem
+            )
             return change_request
         transition_perform(
             change_request.apply,
@@ -506,3 +533,13 @@ def _notify_filer(change_request):
         context={"change_request": change_request},
         related_object=change_request,
     )
+
+
+def change_request_outcome(change_request) -> tuple[bool, str]:
+    """What a decision led to, in the resulting state's words (approving applies at once)."""
+    if change_request.status == DealerChangeRequest.Status.APPROVED and change_request.apply_error:
+        return False, _("%(number)s is approved but could not be applied: %(why)s") % {
+            "number": change_request.number,
+            "why": change_request.apply_error_display,
+        }
+    return workflow_outcome(change_request)

@@ -19,7 +19,6 @@ from dealers.forms import (
     contact_changes_from,
     contact_formset_initial,
 )
-from dealers.models import Dealer, DealerChangeRequest
 from ssa_ops.attachments import EXCEL_KINDS, attachments_for, upload_check
 from ssa_ops.audit import audit_events_for
 from ssa_ops.errors import ApplicationError
@@ -67,7 +66,7 @@ def dealer_detail(request, pk):
             )[:20],
             "events": audit_events_for(dealer)[:100],
             "can_file": request.user.has_perm("dealers.add_dealerchangerequest")
-            and dealer.status != Dealer.Status.TERMINATED,
+            and dealer.accepts_changes,
         },
     )
 
@@ -230,7 +229,7 @@ def change_request_detail(request, pk):
             "attachments": attachments_for(change_request),
             "events": audit_events_for(change_request),
             "can_upload": request.user.has_perm("dealers.change_dealerchangerequest")
-            and change_request.status == DealerChangeRequest.Status.DRAFT,
+            and change_request.accepts_documents,
             "upload_field": MultipleFileField(required=False).widget.render("documents", None),
         },
     )

@@ -96,7 +96,7 @@ def users_with_permission(permission: str):
 def api_token_issue(*, user) -> Token:
     """A fresh API token for the user; the key handed out before stops working."""
     # The user's row is the lock: two token requests at once each end with one valid key.
-    User.objects.select_for_update().filter(pk=user.pk).exists()
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
     Token.objects.filter(user=user).delete()
     return Token.objects.create(user=user)
 

@@ -5,7 +5,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from ssa_ops.accounts import user_credentials_revoke, user_deactivate
-from ssa_ops.models import AuditEvent, BackgroundJob, OutboundEmail, User, VendorCompany
+from ssa_ops.models import (
+    AuditEvent,
+    BackgroundJob,
+    DecisionLink,
+    OutboundEmail,
+    Reason,
+    User,
+    VendorCompany,
+)
 
 
 class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
@@ -94,3 +102,40 @@ class BackgroundJobAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "created_by", "status", "progress_done", "progress_total"]
     list_filter = ["kind", "status"]
     exclude = ["params", "errors"]
+
+
+@admin.register(Reason)
+class ReasonAdmin(admin.ModelAdmin):
+    """Saved through the reason services, so every change is audited and codes stay fixed."""
+
+    list_display = ["code", "label_zh", "label_en", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "label_zh", "label_en"]
+    fields = ["code", "label_zh", "label_en", "applies_to", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        from ssa_ops.reasons import reason_create, reason_update
+
+        values = {
+            "label_zh": obj.label_zh,
+            "label_en": obj.label_en,
+            "applies_to": obj.applies_to,
+            "is_active": obj.is_active,
+        }
+        if change:
+            reason_update(actor=request.user, pk=obj.pk, **values)
+        else:
+            obj.pk = reason_create(actor=request.user, code=obj.code, **values).pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # stored codes keep meaning what they meant: deactivate instead
+
+
+@admin.register(DecisionLink)
+class DecisionLinkAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "purpose", "approver_email", "status", "expires_at", "used_at"]
+    list_filter = ["purpose", "status"]
+    exclude = ["secret_hash"]

@@ -24,6 +24,7 @@ from ssa_ops.api_request import (  # noqa: F401 (the kit's API names, in one pla
     InvalidParameter,
     JSONParser,
     int_param,
+    text_param,
 )
 from ssa_ops.errors import ApplicationError
 from ssa_ops.jobs import job_error_rows, job_get, job_result_content, job_summary_rows

@@ -96,3 +96,17 @@ def int_param(request, name, *, default=None, minimum=-(2**63), maximum=2**63 - 
         "maximum": maximum,
     }
     raise InvalidParameter({name: [message]})
+
+
+def text_param(request, name, *, default="", max_length=200):
+    """A text query parameter, stripped; `default` when absent. Text no column can hold (NUL
+    and other control characters, which PostgreSQL refuses) or longer than `max_length` is a
+    400 `invalid_parameter` naming it."""
+    raw = request.GET.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if len(text) > max_length or any(ord(character) < 32 for character in text):
+        message = _("Enter at most %(count)s characters of text.") % {"count": max_length}
+        raise InvalidParameter({name: [message]})
+    return text

@@ -8,9 +8,10 @@ from ssa_ops.texts import is_stored_text
 SYSTEM_ACTOR_NAME = "system"
 
 
-def _actor_fields(actor):
+def _actor_fields(actor, actor_name=None):
     if actor is None or not getattr(actor, "is_authenticated", False):
-        return {"actor": None, "actor_name": SYSTEM_ACTOR_NAME}
+        # A person without an account (an approver deciding by email link) is named as such.
+        return {"actor": None, "actor_name": (actor_name or SYSTEM_ACTOR_NAME)[:150]}
     return {"actor": actor, "actor_name": actor.get_username()}
 
 
@@ -24,19 +25,35 @@ def _jsonable(value):
     return str(value)
 
 
-def audit_labels_register(labels: dict) -> None:
-    """Apps name their audit actions (past-tense verbs, declared with gettext_lazy)."""
-    AUDIT_ACTION_LABELS.update(labels)
+def audit_labels_register(labels: dict, *, model=None) -> None:
+    """Apps name their audit actions (past-tense verbs, declared with gettext_lazy). With
+    `model`, the words are that model's own: two workflows may both `approve` in their way."""
+    if model is None:
+        AUDIT_ACTION_LABELS.update(labels)
+    else:
+        AUDIT_ACTION_LABELS.update(
+            {(model._meta.label_lower, action): label for action, label in labels.items()}
+        )
 
 
 def audit_event_build(
-    *, actor, obj, action, from_state="", to_state="", reason="", reason_text=None, changes=None
+    *,
+    actor,
+    obj,
+    action,
+    from_state="",
+    to_state="",
+    reason="",
+    reason_text=None,
+    changes=None,
+    reason_codes=None,
+    actor_name=None,
 ) -> AuditEvent:
     """`reason` holds a person's own words; `reason_text` a system sentence (texts.text_store)
     that is translated for each reader."""
     assert reason_text is None or is_stored_text(reason_text)
     return AuditEvent(
-        **_actor_fields(actor),
+        **_actor_fields(actor, actor_name),
         content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
         object_id=str(obj.pk),
         object_repr=str(obj)[:200],
@@ -45,12 +62,23 @@ def audit_event_build(
         to_state=to_state or "",
         reason=reason or "",
         reason_text=reason_text or {},
+        reason_codes=list(reason_codes or []),
         changes=_jsonable(changes or {}),
     )
 
 
 def audit_record(
-    *, actor, obj, action, from_state="", to_state="", reason="", reason_text=None, changes=None
+    *,
+    actor,
+    obj,
+    action,
+    from_state="",
+    to_state="",
+    reason="",
+    reason_text=None,
+    changes=None,
+    reason_codes=None,
+    actor_name=None,
 ) -> AuditEvent:
     event = audit_event_build(
         actor=actor,
@@ -61,6 +89,8 @@ def audit_record(
         reason=reason,
         reason_text=reason_text,
         changes=changes,
+        reason_codes=reason_codes,
+        actor_name=actor_name,
     )
     event.save()
     return event

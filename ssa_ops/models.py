@@ -169,6 +169,8 @@ class AuditEvent(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     # A system's reason (texts.text_store), translated for each reader; `reason` is a person's.
     reason_text = models.JSONField(_("reason"), default=dict, blank=True)
+    # Coded reasons from the reason catalog (Reason.code), counted by reset/reject analysis.
+    reason_codes = models.JSONField(_("reason codes"), default=list, blank=True)
     changes = models.JSONField(_("changed fields"), default=dict, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
@@ -192,12 +194,28 @@ class AuditEvent(models.Model):
 
     @property
     def reason_display(self):
+        from ssa_ops.reasons import reason_labels
         from ssa_ops.texts import text_render
 
-        return text_render(self.reason_text) or self.reason
+        said = text_render(self.reason_text) or self.reason
+        if not self.reason_codes:
+            return said
+        labels = "; ".join(reason_labels(self.reason_codes))
+        return f"{labels} — {said}" if said else labels
+
+    @property
+    def reason_labels(self):
+        from ssa_ops.reasons import reason_labels
+
+        return reason_labels(self.reason_codes or [])
 
     @property
     def action_label(self):
+        model = self._model()
+        if model is not None:
+            own = AUDIT_ACTION_LABELS.get((model._meta.label_lower, self.action))
+            if own is not None:
+                return own
         return AUDIT_ACTION_LABELS.get(self.action, self.action)
 
     @property
@@ -470,3 +488,156 @@ class BackgroundJob(ConcurrentTransitionMixin, models.Model):
     def fail(self, *, at, message=None):
         self.finished_at = at
         self.message = message or {}
+
+
+class Reason(TimeStampedModel):
+    """A coded reason for a reset, reject or check result, shared by every workflow."""
+
+    code = models.CharField(_("code"), max_length=50, unique=True)
+    label_zh = models.CharField(_("Chinese label"), max_length=200)
+    label_en = models.CharField(_("English label"), max_length=200)
+    # The kinds of record it applies to ("app_label.model", see reasons.reason_kinds_register).
+    applies_to = models.JSONField(_("applies to"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("reason")
+        verbose_name_plural = _("reasons")
+        permissions = [("manage_reason", "Can manage the reason catalog")]
+
+    def __str__(self):
+        return f"{self.code} {self.label}"
+
+    @property
+    def label(self) -> str:
+        """The label in the reader's language."""
+        from django.utils.translation import get_language
+
+        return self.label_en if get_language() == "en" and self.label_en else self.label_zh
+
+
+class DecisionLink(ConcurrentTransitionMixin, models.Model):
+    """An emailed link with which one person without an account decides one step, once."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        USED = "used", _("Used")
+        SUPERSEDED = "superseded", _("Superseded")
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    purpose = models.CharField(_("purpose"), max_length=50)
+    # The step it decides (one approver, one step).
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64)
+    step = GenericForeignKey("content_type", "object_id")
+    approver_name = models.CharField(_("approver"), max_length=100)
+    approver_email = models.EmailField(_("approver email"))
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    # SHA-256 of the random part of the token; the token itself is only in the email.
+    secret_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(_("expires at"))
+    status = FSMField(
+        _("status"), choices=Status.choices, default=Status.ACTIVE, protected=True, db_index=True
+    )
+    opened_at = models.DateTimeField(_("first opened at"), null=True, blank=True)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    decision = models.CharField(_("decision"), max_length=20, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+        verbose_name = _("decision link")
+        verbose_name_plural = _("decision links")
+
+    def __str__(self):
+        return f"{self.purpose} #{self.pk} ({self.approver_email})"
+
+    @transition(status, source=Status.ACTIVE, target=Status.USED)
+    def use(self, *, at, decision, comment):
+        self.used_at, self.decision, self.comment = at, decision, comment
+
+    @transition(status, source=Status.ACTIVE, target=Status.SUPERSEDED)
+    def supersede(self):
+        pass
+
+
+class PersonalDataAccessQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The personal data access log is append-only")
+
+    def delete(self):
+        raise TypeError("The personal data access log is append-only")
+
+
+class PersonalDataAccess(models.Model):
+    """One look at a person's information in full: who, which record and field, when, from
+    where (a page, the API, a document, a subject access export)."""
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    user_name = models.CharField(_("user"), max_length=150)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(max_length=64)
+    record = GenericForeignKey("content_type", "object_id")
+    # a field's name, or "document:<purpose>" for a document
+    field = models.CharField(_("field"), max_length=100)
+    source = models.CharField(_("where from"), max_length=20)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    client_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    # The document looked at; not a foreign key, so the look stays recorded after erasure.
+    attachment_id = models.UUIDField(null=True, blank=True)
+
+    objects = PersonalDataAccessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["content_type", "object_id", "created_at"])]
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data access log")
+        permissions = [("view_personal_data", "Can see personal information in full")]
+
+    def __str__(self):
+        return f"{self.user_name}: {self.field}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("The personal data access log is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The personal data access log is append-only")
+
+    @property
+    def field_label(self) -> str:
+        """The field's name in words (or the document's purpose)."""
+        from ssa_ops.personal_data import PERSONAL_DOCUMENT_PURPOSES
+
+        if self.field.startswith("document:"):
+            purpose = self.field.partition(":")[2]
+            return str(PERSONAL_DOCUMENT_PURPOSES.get(purpose, purpose) or _("document"))
+        model = ContentType.objects.get_for_id(self.content_type_id).model_class()
+        field = _field_or_none(model, self.field)
+        return str(field.verbose_name) if field is not None else self.field
+
+    @property
+    def source_label(self) -> str:
+        from ssa_ops.personal_data import SOURCE_LABELS
+
+        return str(SOURCE_LABELS.get(self.source, self.source))
+
+    @property
+    def record_label(self) -> str:
+        """What the record is ("claim #12"), without any of its values."""
+        content_type = ContentType.objects.get_for_id(self.content_type_id)
+        model = content_type.model_class()
+        name = model._meta.verbose_name if model is not None else content_type.model
+        return f"{name} #{self.object_id}"

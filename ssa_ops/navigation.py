@@ -30,6 +30,7 @@ def navigation_register(*items: NavItem) -> None:
 
 navigation_register(
     NavItem(_("Home"), "home", order=0),
+    NavItem(_("Reasons"), "reasons", "ssa_ops.manage_reason", order=890),
     NavItem(_("Jobs"), "jobs", "ssa_ops.view_all_jobs", order=900),
     NavItem(_("Outbox"), "outbox", "ssa_ops.view_outboundemail", order=910),
     NavItem(

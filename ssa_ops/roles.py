@@ -37,6 +37,7 @@ role_permissions_register(
             "ssa_ops.view_vendorcompany",
             "ssa_ops.resend_outboundemail",
             "ssa_ops.view_all_jobs",
+            "ssa_ops.manage_reason",
         ],
         Role.VENDOR: ["ssa_ops.view_vendorcompany"],
         Role.IT: ["ssa_ops.view_outboundemail", "ssa_ops.view_all_jobs"],
@@ -46,6 +47,18 @@ role_permissions_register(
             "ssa_ops.resend_outboundemail",
             "ssa_ops.view_all_jobs",
             "ssa_ops.view_auditevent",
+            "ssa_ops.manage_reason",
         ],
+    }
+)
+
+# Personal information in full (ID numbers, ID card scans), every look recorded: ops check
+# documents against applications day to day, ops leads and admins too; ops leads and admins
+# also read and export the access log.
+role_permissions_register(
+    {
+        Role.OPS: ["ssa_ops.view_personal_data"],
+        Role.OPS_LEAD: ["ssa_ops.view_personal_data", "ssa_ops.view_personaldataaccess"],
+        Role.ADMIN: ["ssa_ops.view_personal_data", "ssa_ops.view_personaldataaccess"],
     }
 )

@@ -47,6 +47,38 @@ else:
         )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# Personal information (ssa_ops/personal_data.py): AES-GCM keys, the first encrypts and all
+# decrypt (rotation), and the HMAC key of the lookup hashes. DEBUG generates development keys
+# under var/ and says so; with DEBUG off missing keys stop start-up (a system check) and any use.
+PERSONAL_DATA_KEYS = env_list("PERSONAL_DATA_KEYS")
+PERSONAL_DATA_HASH_KEY = os.environ.get("PERSONAL_DATA_HASH_KEY", "").strip()
+if DEBUG and not (PERSONAL_DATA_KEYS and PERSONAL_DATA_HASH_KEY):
+    from ssa_ops.personal_data_keys import development_keys
+
+    _keys, _hash_key = development_keys(VAR_DIR)
+    PERSONAL_DATA_KEYS = PERSONAL_DATA_KEYS or _keys
+    PERSONAL_DATA_HASH_KEY = PERSONAL_DATA_HASH_KEY or _hash_key
+else:
+    import ssa_ops.personal_data_keys  # noqa: F401 (registers the start-up check)
+# Days a closed record keeps its personal information, by kind of record; apps register their
+# kinds with a default (personal_records_register), these override it. "claim=1095,...".
+try:
+    PERSONAL_DATA_RETENTION_DAYS = {
+        kind.strip(): int(days)
+        for kind, _sep, days in (
+            item.partition("=") for item in env_list("PERSONAL_DATA_RETENTION_DAYS")
+        )
+    }
+except ValueError as error:
+    raise ImproperlyConfigured(
+        "PERSONAL_DATA_RETENTION_DAYS: write kind=days pairs, comma-separated "
+        "(e.g. program_application=1095,claim=1095)."
+    ) from error
+# A kind registered without a period of its own keeps personal information this long.
+PERSONAL_DATA_RETENTION_DEFAULT_DAYS = int(
+    os.environ.get("PERSONAL_DATA_RETENTION_DEFAULT_DAYS", str(3 * 365))
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -239,11 +271,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ssa_ops.tasks.fail_stale_background_jobs",
         "schedule": 10 * 60,
     },
+    "erase-personal-data-past-retention": {
+        "task": "ssa_ops.tasks.personal_data_retention",
+        "schedule": 24 * 60 * 60,
+    },
     "sweep-orphan-attachment-files": {
         "task": "ssa_ops.tasks.sweep_orphan_attachment_files",
         "schedule": 6 * 60 * 60,
     },
+    "remind-program-approvers": {
+        "task": "programs.tasks.remind_approvers",
+        "schedule": 60 * 60,
+    },
+    "expire-program-applications": {
+        "task": "programs.tasks.expire_applications",
+        "schedule": 60 * 60,
+    },
 }
+# Emailed decision links (ssa_ops.links) work this many days; approvers who have not decided
+# are reminded after PROGRAM_APPROVAL_REMINDER_DAYS.
+DECISION_LINK_TTL_DAYS = int(os.environ.get("DECISION_LINK_TTL_DAYS", "7"))
+PROGRAM_APPROVAL_REMINDER_DAYS = int(os.environ.get("PROGRAM_APPROVAL_REMINDER_DAYS", "2"))
 
 # An API token is replaced by each successful POST to the token endpoint and expires this
 # many hours after it was issued.
@@ -297,7 +345,11 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Resident ID numbers, mobile numbers and the values of personal fields never reach a log.
+    "filters": {"personal_data": {"()": "ssa_ops.logging.PersonalDataFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["personal_data"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
 }

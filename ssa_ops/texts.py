@@ -36,6 +36,31 @@ def text_store(message, /, **params) -> dict:
     return stored
 
 
+def text_from_error(error) -> dict:
+    """A ValidationError's or ApplicationError's sentences, kept to be read later: lazy
+    messages with their params are stored untranslated; several are joined."""
+    from django.core.exceptions import ValidationError
+
+    if isinstance(error, ValidationError):
+        parts = [
+            text_store(item.message, **(item.params or {}))
+            if item.params
+            else text_store(item.message)
+            for item in _error_items(error)
+        ]
+    else:
+        parts = [getattr(error, "text", None) or text_store(str(getattr(error, "message", error)))]
+    return parts[0] if len(parts) == 1 else {"text": "", "parts": parts}
+
+
+def _error_items(error):
+    if hasattr(error, "error_dict"):
+        for errors in error.error_dict.values():
+            yield from errors
+    else:
+        yield from error.error_list
+
+
 def is_stored_text(value) -> bool:
     return isinstance(value, dict) and isinstance(value.get("text"), str)
 
@@ -46,6 +71,8 @@ def text_render(value) -> str:
         return ""
     if not is_stored_text(value):
         return str(value)
+    if value.get("parts"):
+        return "; ".join(text_render(part) for part in value["parts"])
     translated = translation.gettext(value["text"]) if value["text"] else ""
     params = value.get("params")
     if not params:

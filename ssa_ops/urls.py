@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from ssa_ops import api, attachment_api, views
+from ssa_ops import api, attachment_api, link_views, reason_views, views
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -51,7 +51,9 @@ api_patterns = [
         attachment_api.AttachmentPageApi.as_view(),
         name="api-attachment-page",
     ),
+    path("reasons/", reason_views.ReasonListApi.as_view(), name="api-reason-list"),
     path("dealers/", include("dealers.api_urls")),
+    path("programs/", include("programs.api_urls")),
 ]
 
 urlpatterns = [
@@ -72,7 +74,18 @@ urlpatterns = [
     ),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:email_id>/resend/", views.outbox_resend, name="outbox-resend"),
+    path("personal-data/", include("ssa_ops.personal_data_views")),
     path("dealers/", include("dealers.urls")),
+    path("programs/", include("programs.urls")),
+    path("reasons/", reason_views.reason_index, name="reasons"),
+    path("reasons/new/", reason_views.reason_edit, name="reason-new"),
+    path("reasons/<int:pk>/", reason_views.reason_edit, name="reason-edit"),
+    path("links/<str:token>/", link_views.decision_link_page, name="decision-link"),
+    path(
+        "links/<str:token>/documents/<uuid:attachment_id>/",
+        link_views.decision_link_document,
+        name="decision-link-document",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -28,8 +28,12 @@ from django_fsm import FSMFieldMixin
 
 from ssa_ops.audit import audit_labels_register, audit_record
 from ssa_ops.errors import ApplicationError, PermissionRefused, TransitionNotAllowed
+from ssa_ops.validation import text_clean
 
+REASON_MAX_LENGTH = 2000
 REASON_NONE, REASON_OPTIONAL, REASON_REQUIRED = "none", "optional", "required"
+# At least one coded reason from the shared catalog (ssa_ops.reasons) plus an optional comment.
+REASON_CODED = "coded"
 
 
 def _snapshot(instance) -> dict:
@@ -126,7 +130,7 @@ def _transition_for_state(instance, name):
     return meta.get_transition(_state_field(type(instance)).get_state(instance))
 
 
-def transition_check(instance, name: str, user) -> None:
+def transition_check(instance, name: str, user, *, conditions=True) -> None:
     """Raise why `user` may not run transition `name` on `instance` now: PermissionRefused
     (403) without the permission, TransitionNotAllowed (409) in the wrong state or when a
     condition fails, PermissionRefused for a user rule such as four eyes."""
@@ -146,7 +150,7 @@ def transition_check(instance, name: str, user) -> None:
             _("Not possible now: this record is %(state)s.") % {"state": _state_label(instance)},
             extra={"status": _state_field(type(instance)).get_state(instance)},
         )
-    for check in current.conditions:
+    for check in current.conditions if conditions else ():
         if not check(instance):
             message, code = getattr(check, "refusal", (_("Not possible now."), "not_possible_now"))
             raise TransitionNotAllowed(str(message), code=code)
@@ -166,18 +170,40 @@ def _state_label(instance) -> str:
 
 
 def reason_clean(model, name, reason) -> str:
-    """The reason a transition carries, required where its declaration says so."""
-    reason = (reason or "").strip()
+    """The reason a transition carries, required where its declaration says so (for a coded
+    transition: the optional comment beside the codes)."""
+    try:
+        reason = text_clean(reason, max_length=REASON_MAX_LENGTH, multiline=True)
+    except ValidationError as error:
+        raise ValidationError({"reason": error}) from None
     if transition_meta(model, name).get("reason") == REASON_REQUIRED and not reason:
         raise ValidationError({"reason": _("Give a reason.")})
     return reason
+
+
+def reason_codes_for(model, name, codes) -> list[str]:
+    """The coded reasons of a REASON_CODED transition, checked against the shared catalog;
+    [] for any other transition."""
+    if transition_meta(model, name).get("reason") != REASON_CODED:
+        return []
+    from ssa_ops.reasons import reason_codes_clean, reason_kind
+
+    return reason_codes_clean(kind=reason_kind(model), codes=codes)
 
 
 # Running transitions -----------------------------------------------------------------------
 
 
 def transition_perform(
-    bound_transition, *, actor, reason="", reason_text=None, changes=None, params=None
+    bound_transition,
+    *,
+    actor,
+    reason="",
+    reason_text=None,
+    changes=None,
+    params=None,
+    reason_codes=None,
+    actor_name=None,
 ):
     """Run one django-fsm transition on a locked instance, save every field it changed and
     record it in the audit log. `params` go to the transition; the rest is the audit's.
@@ -212,18 +238,29 @@ def transition_perform(
         reason=reason,
         reason_text=reason_text,
         changes=changes,
+        reason_codes=reason_codes,
+        actor_name=actor_name,
     )
     return instance
 
 
-def transition_run(*, queryset, pk, name, actor, reason="", params=None, changes=None):
-    """Lock, check (permission, state, conditions, user rules), transition, save, audit."""
+def transition_run(
+    *, queryset, pk, name, actor, reason="", params=None, changes=None, reasons=None
+):
+    """Lock, check (permission, state, conditions, user rules), transition, save, audit.
+    `reasons` are the codes a REASON_CODED transition needs (at least one)."""
     with transaction.atomic():
         instance = lock_for_update(queryset, pk)
         transition_check(instance, name, actor)
         reason = reason_clean(type(instance), name, reason)
+        codes = reason_codes_for(type(instance), name, reasons)
         transition_perform(
-            getattr(instance, name), actor=actor, reason=reason, params=params, changes=changes
+            getattr(instance, name),
+            actor=actor,
+            reason=reason,
+            params=params,
+            changes=changes,
+            reason_codes=codes,
         )
     return instance
 
@@ -255,7 +292,8 @@ class Workflow:
     services: dict[str, Callable]
     serializer: type | None = None
     detail_url_name: str = ""
-    outcome_message: Callable | None = None
+    # instance -> (went well, what happened in words); default: "X is now <state>."
+    outcome: Callable | None = None
     transitions: dict = field(default_factory=dict)
 
     def service_for(self, name: str) -> Callable:
@@ -269,13 +307,16 @@ class Workflow:
             raise Http404
         return instance
 
-    def run(self, *, name, user, pk, reason=""):
-        """Run transition `name` through its service, for a record the user may see."""
+    def run(self, *, name, user, pk, reason="", reasons=()):
+        """Run transition `name` through its service, for a record the user may see. A coded
+        transition's service also takes `reasons` (codes); `reason` is then the comment."""
         instance = self.get_for_user(user=user, pk=pk)
         meta = transition_meta(self.model, name)
         kwargs = {"actor": user, "pk": instance.pk}
         if meta.get("reason") != REASON_NONE:
             kwargs["reason"] = reason
+        if meta.get("reason") == REASON_CODED:
+            kwargs["reasons"] = list(reasons or [])
         return self.service_for(name)(**kwargs)
 
 
@@ -288,7 +329,9 @@ def workflow_register(workflow: Workflow) -> Workflow:
     if missing:
         raise ValueError(f"{workflow.model.__name__}: no service for {sorted(missing)}")
     workflow.transitions = declared
-    audit_labels_register({name: item.custom["verb"] for name, item in declared.items()})
+    audit_labels_register(
+        {name: item.custom["verb"] for name, item in declared.items()}, model=workflow.model
+    )
     _WORKFLOWS[workflow.model] = workflow
     return workflow
 
@@ -297,12 +340,16 @@ def workflow_for(model) -> Workflow:
     return _WORKFLOWS[model]
 
 
-def outcome_message(instance) -> str:
+def outcome(instance) -> tuple[bool, str]:
     """What happened, in the resulting state's words."""
-    return _("%(record)s is now %(state)s.") % {"record": instance, "state": _state_label(instance)}
+    return True, _("%(record)s is now %(state)s.") % {
+        "record": instance,
+        "state": _state_label(instance),
+    }
 
 
 REASON_LABELS = {
     REASON_OPTIONAL: gettext_lazy("Reason (optional)"),
     REASON_REQUIRED: gettext_lazy("Reason (required)"),
+    REASON_CODED: gettext_lazy("Comment (optional)"),
 }

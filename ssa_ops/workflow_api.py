@@ -13,15 +13,31 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ssa_ops.workflow import REASON_NONE, REASON_REQUIRED, transition_check, workflow_for
+from ssa_ops.workflow import (
+    REASON_CODED,
+    REASON_NONE,
+    REASON_REQUIRED,
+    transition_check,
+    workflow_for,
+)
 
 
-class ReasonSerializer(serializers.Serializer):
+class OptionalReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class RequiredReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class CodedReasonSerializer(serializers.Serializer):
+    reasons = serializers.ListField(
+        child=serializers.CharField(max_length=50),
+        min_length=1,
+        max_length=20,
+        help_text="Codes from the reason catalog (/api/v1/reasons/) that apply to this record",
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class WorkflowTransitionApi(APIView):
@@ -36,17 +52,28 @@ class WorkflowTransitionApi(APIView):
         instance = workflow.get_for_user(user=request.user, pk=pk)
         # Refuse before reading the body: 403/409 say more than a 400 about a missing reason.
         transition_check(instance, self.transition, request.user)
-        reason = ""
+        reason, reasons = "", []
         reason_rule = workflow.transitions[self.transition].custom.get("reason")
-        if reason_rule != REASON_NONE:
+        if reason_rule == REASON_CODED:
+            body = CodedReasonSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            reason, reasons = body.validated_data["comment"], body.validated_data["reasons"]
+        elif reason_rule != REASON_NONE:
             body = (
-                RequiredReasonSerializer if reason_rule == REASON_REQUIRED else ReasonSerializer
+                RequiredReasonSerializer
+                if reason_rule == REASON_REQUIRED
+                else OptionalReasonSerializer
             )(data=request.data)
             body.is_valid(raise_exception=True)
             reason = body.validated_data["reason"]
         result = workflow.run(
-            name=self.transition, user=request.user, pk=instance.pk, reason=reason
+            name=self.transition,
+            user=request.user,
+            pk=instance.pk,
+            reason=reason,
+            reasons=reasons,
         )
+        result.refresh_from_db()  # a task run on commit may have moved it on already
         return Response(workflow.serializer(result, context={"request": request}).data)
 
 
@@ -59,7 +86,8 @@ def workflow_api_urls(model, *, prefix="") -> list:
         request_schema = {
             REASON_NONE: None,
             REASON_REQUIRED: RequiredReasonSerializer,
-        }.get(reason_rule, ReasonSerializer)
+            REASON_CODED: CodedReasonSerializer,
+        }.get(reason_rule, OptionalReasonSerializer)
         view = type(
             f"{model.__name__}{name.title()}Api",
             (WorkflowTransitionApi,),

@@ -7,7 +7,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from ssa_ops.errors import ApplicationError
-from ssa_ops.workflow import outcome_message, workflow_for
+from ssa_ops.workflow import outcome, workflow_for
 
 
 @require_POST
@@ -21,6 +21,7 @@ def workflow_act(request, pk, transition, model):
             user=request.user,
             pk=instance.pk,
             reason=request.POST.get("reason", ""),
+            reasons=request.POST.getlist("reasons"),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -28,9 +29,8 @@ def workflow_act(request, pk, transition, model):
         messages.error(request, error.message)
     else:
         result.refresh_from_db()
-        message = (workflow.outcome_message or outcome_message)(result)
-        level = messages.ERROR if getattr(result, "apply_error", "") else messages.SUCCESS
-        messages.add_message(request, level, message)
+        ok, message = (workflow.outcome or outcome)(result)
+        messages.add_message(request, messages.SUCCESS if ok else messages.ERROR, message)
     return redirect(workflow.detail_url_name, pk=instance.pk)
 
 

@@ -1,7 +1,8 @@
 from django import template
 from django.urls import reverse
 
-from ssa_ops.workflow import REASON_LABELS, REASON_NONE, actions_for, workflow_for
+from ssa_ops.reasons import reason_choices, reason_kind
+from ssa_ops.workflow import REASON_CODED, REASON_LABELS, REASON_NONE, actions_for, workflow_for
 
 register = template.Library()
 
@@ -21,6 +22,11 @@ def workflow_actions(context, instance, url_namespace=""):
                 "needs_reason": item.get("reason", REASON_NONE) != REASON_NONE,
                 "reason_label": REASON_LABELS.get(item.get("reason")),
                 "reason_required": item.get("reason") == "required",
+                "reason_coded": item.get("reason") == REASON_CODED,
             }
         )
+    if any(action["reason_coded"] for action in actions):
+        choices = reason_choices(reason_kind(type(instance)))
+        for action in actions:
+            action["reason_choices"] = choices if action["reason_coded"] else []
     return {"actions": actions, "instance": instance, "csrf_token": context.get("csrf_token")}

@@ -16,8 +16,8 @@ from ssa_ops.excel_import import excel_import_run
 from ssa_ops.jobs import job_start
 from ssa_ops.models import AuditEvent, BackgroundJob
 from ssa_ops.roles import Role
-from tests.dealers.factories import DealerContactFactory, DealerFactory, RegionFactory
-from tests.dealers.test_excel import DEALER_HEADER, dealer_row, workbook
+from tests.dealers.factories import DealerContactFactory, RegionFactory
+from tests.dealers.test_excel import DEALER_HEADER, dealer_row
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,9 @@ def _nothing_saved():
 
 
 def test_a_lone_surrogate_is_refused_and_every_page_keeps_working(client, dealer_user):
-    raw = '{"dealer": %d, "values": {"name_en": "\\ud800x"}}' % dealer_user.dealer_id
+    raw = '{"dealer": DEALER, "values": {"name_en": "\\ud800x"}}'.replace(
+        "DEALER", str(dealer_user.dealer_id)
+    )
     response = _file(_api(dealer_user), raw, raw=True)
     assert response.status_code == 400 and response.json()["code"]
     assert _nothing_saved()
@@ -105,7 +107,11 @@ def test_wrong_types_and_oversized_values_are_a_400_naming_the_field(
 
 
 def test_a_note_of_4_mb_is_refused(dealer_user):
-    body = {"dealer": dealer_user.dealer_id, "values": {"address": "新地址"}, "note": "长" * 1_400_000}
+    body = {
+        "dealer": dealer_user.dealer_id,
+        "values": {"address": "新地址"},
+        "note": "长" * 1_400_000,
+    }
     response = _file(_api(dealer_user), body)
     assert response.status_code in (400, 413)
     assert response.json()["code"]

@@ -290,19 +290,22 @@ def test_nobody_decides_their_own_request(ops):
 def test_an_approved_request_that_no_longer_fits_stays_approved_with_the_reason(
     dealer_user, ops, lead, django_capture_on_commit_callbacks
 ):
-    # given a request to suspend the dealer, and another to terminate it
+    # given a suspension approved whose apply step has not run yet, and a termination applied
     dealer = dealer_user.dealer
     first = file_request(dealer_user, dealer, {"status": Dealer.Status.SUSPENDED})
     second = file_request(ops, dealer, {"status": Dealer.Status.TERMINATED})
-    # when the termination is approved (and applied) first, then the suspension
+    services.change_request_approve(actor=ops, pk=first.pk)  # its task has not run
     with django_capture_on_commit_callbacks(execute=True):
         services.change_request_approve(actor=lead, pk=second.pk)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_approve(actor=ops, pk=first.pk)
+    # when the suspension's apply step runs
+    services.change_request_apply_approved(approved_by=ops, pk=first.pk)
     # then the suspension stays approved, not applied, with the reason shown
     first.refresh_from_db()
     assert first.status == DealerChangeRequest.Status.APPROVED
-    assert "cannot become" in first.apply_error
+    with translation.override("en"):
+        assert first.apply_error_display == (
+            "The dealer is terminated: its data can no longer change."
+        )
     assert audit_events_for(first).filter(action="apply_failed").exists()
     dealer.refresh_from_db()
     assert dealer.status == Dealer.Status.TERMINATED
@@ -341,7 +344,7 @@ def test_an_approved_request_that_failed_applies_once_the_cause_is_gone(
     change_request.refresh_from_db()
     dealer.refresh_from_db()
     assert change_request.status == DealerChangeRequest.Status.APPLIED
-    assert change_request.apply_error == ""
+    assert change_request.apply_error == []
     assert dealer.credit_code == wanted
 
 
@@ -350,7 +353,10 @@ def test_apply_twice_does_no_harm(dealer_user, ops, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         services.change_request_approve(actor=ops, pk=change_request.pk)
     events_before = audit_events_for(dealer_user.dealer).count()
-    services.change_request_apply(actor=ops, pk=change_request.pk)
+    # the apply step run again does nothing; ops pressing "apply again" are told it is done
+    services.change_request_apply_approved(approved_by=ops, pk=change_request.pk)
+    with pytest.raises(TransitionNotAllowed):
+        services.change_request_apply(actor=ops, pk=change_request.pk)
     assert audit_events_for(dealer_user.dealer).count() == events_before
 
 
@@ -362,3 +368,60 @@ def test_draft_cannot_be_applied(dealer_user, ops):
         services.change_request_apply(actor=ops, pk=change_request.pk)
     dealer_user.dealer.refresh_from_db()
     assert dealer_user.dealer.address != "新地址6号"
+
+
+def test_a_pending_request_cannot_change_a_dealer_terminated_meanwhile(
+    dealer_user, ops, lead, django_capture_on_commit_callbacks
+):
+    # given an address change waiting for ops, and a termination approved before it
+    dealer = dealer_user.dealer
+    address = file_request(dealer_user, dealer, {"address": "终止后不应生效的地址"})
+    termination = file_request(dealer_user, dealer, {"status": Dealer.Status.TERMINATED})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_request_approve(actor=lead, pk=termination.pk)
+    # when ops try to approve the address change
+    with pytest.raises(TransitionNotAllowed) as refused:
+        services.change_request_approve(actor=ops, pk=address.pk)
+    # then it is refused with the reason, and the dealer's address is untouched
+    assert refused.value.code == "dealer_terminated"
+    dealer.refresh_from_db()
+    assert dealer.address != "终止后不应生效的地址"
+    address.refresh_from_db()
+    assert address.status == DealerChangeRequest.Status.SUBMITTED
+
+
+def test_an_approval_whose_dealer_is_terminated_before_it_applies_says_why_in_each_language(
+    dealer_user, ops, lead, django_capture_on_commit_callbacks
+):
+    # given an address change approved while its apply task had not run yet
+    dealer = dealer_user.dealer
+    address = file_request(dealer_user, dealer, {"address": "来不及生效的地址"})
+    services.change_request_approve(actor=ops, pk=address.pk)  # its task never ran
+    Dealer.objects.filter(pk=dealer.pk).update(status=Dealer.Status.TERMINATED)
+    # when the apply step runs
+    services.change_request_apply_approved(approved_by=ops, pk=address.pk)
+    # then it stays approved, with the reason for each reader in their language
+    address.refresh_from_db()
+    assert address.status == DealerChangeRequest.Status.APPROVED
+    with translation.override("en"):
+        assert address.apply_error_display == (
+            "The dealer is terminated: its data can no longer change."
+        )
+        assert audit_events_for(address).first().reason_display == address.apply_error_display
+    with translation.override("zh-hans"):
+        assert address.apply_error_display == "该经销商已终止，资料不能再变更。"
+
+
+def test_the_apply_step_does_not_depend_on_the_approver_still_having_rights(
+    dealer_user, ops, django_capture_on_commit_callbacks
+):
+    change_request = file_request(dealer_user, dealer_user.dealer, {"address": "离职前批准的地址"})
+    services.change_request_approve(actor=ops, pk=change_request.pk)
+    ops.is_active = False
+    ops.save(update_fields=["is_active"])
+    ops.groups.clear()
+    from dealers.tasks import apply_dealer_change_request
+
+    assert apply_dealer_change_request.delay(change_request.pk, ops.pk).get() == "applied"
+    dealer_user.dealer.refresh_from_db()
+    assert dealer_user.dealer.address == "离职前批准的地址"

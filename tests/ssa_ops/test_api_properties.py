@@ -24,7 +24,7 @@ from tests.dealers.factories import DealerContactFactory, DealerFactory, RegionF
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EXAMPLES_PER_ENDPOINT = 200
+EXAMPLES_PER_ENDPOINT = 150
 WRITE_METHODS = ("post", "put", "patch", "delete")
 # Records a refused request may leave: sign-in throttling and sessions are not app data.
 NOT_APP_DATA = {"axes", "sessions"}
@@ -94,12 +94,17 @@ def _request_schema(method, route):
 
 
 def _key_pool(route, request_schema):
-    """Property names of the request, field names of the route's app's models, wire words."""
+    """Property names of the request, editable field names of the route's app's models (what
+    free-form objects such as a change's values hold), and the wire words."""
     keys = set(request_schema.get("properties", {})) | set(WIRE_WORDS)
     app_label = route.split("/")[2]
     if app_label in {config.label for config in apps.get_app_configs()}:
         for model in apps.get_app_config(app_label).get_models():
-            keys.update(field.name for field in model._meta.concrete_fields)
+            keys.update(
+                field.name
+                for field in model._meta.concrete_fields
+                if field.editable and not field.is_relation and not field.primary_key
+            )
     return sorted(keys)
 
 
@@ -142,7 +147,8 @@ def world(make_user, api_login):
         dealer_two.pk,
         *DealerContact.objects.order_by("pk").values_list("pk", flat=True),
     ]
-    ids = list(dict.fromkeys([*ids, 0, 10**9, 2**31]))
+    # ...three times as often as ids that exist nowhere.
+    ids = [*dict.fromkeys(ids)] * 3 + [0, 10**9, 2**31]
     return {"users": users, "ids": ids}
 
 
@@ -174,6 +180,7 @@ def _bodies(request_schema, keys, ids):
         ),
         max_leaves=12,
     )
+    plain_text = st.text(st.characters(exclude_characters="\x00"), max_size=30)
     # One or two fields with one value each: the shape a change of a few fields has.
     small_object = st.dictionaries(st.sampled_from(keys), scalar, min_size=1, max_size=2)
     free_object = st.dictionaries(
@@ -187,7 +194,7 @@ def _bodies(request_schema, keys, ids):
         typed = {
             "integer": st.sampled_from(ids),
             "boolean": st.booleans(),
-            "string": st.one_of(st.text(max_size=30), st.text(max_size=30), HOSTILE_TEXT),
+            "string": plain_text if strict else st.one_of(plain_text, HOSTILE_TEXT),
             "object": st.one_of(small_object, free_object),
         }.get(node.get("type"), value)
         if node.get("type") == "array":
@@ -196,8 +203,9 @@ def _bodies(request_schema, keys, ids):
         return typed if strict else st.one_of(*[typed] * 6, value)
 
     def shaped(*, strict):
+        # Strict bodies carry every property, so that the services see all of them at once.
         properties = request_schema.get("properties", {})
-        required = set(request_schema.get("required", []))
+        required = set(properties if strict else request_schema.get("required", []))
         return st.fixed_dictionaries(
             {
                 name: for_property(node, strict=strict)
@@ -275,12 +283,7 @@ def test_no_write_endpoint_answers_5xx_or_saves_on_a_refusal(world, method, rout
         if role != "anonymous":
             client.force_authenticate(world["users"][role])
         before = _row_counts()
-        try:
-            response = client.generic(method, url, body, content_type=content_type)
-        except Exception as error:
-            print("STAT", method, route, role, 500, type(error).__name__, str(error)[:80])
-            raise
-        print("STAT", method, route, role, response.status_code, (response.json().get("code") if response.status_code>=400 and response["Content-Type"].startswith("application/json") else ""))
+        response = client.generic(method, url, body, content_type=content_type)
         assert response.status_code < 500, response.content[:500]
         if response.status_code >= 400:
             assert response["Content-Type"].startswith("application/json"), response.content

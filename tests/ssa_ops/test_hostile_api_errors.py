@@ -186,3 +186,17 @@ def test_int_param_bounds_and_default(rf):
         int_param(request, "page_size", maximum=10)
     with pytest.raises(ValidationError):
         int_param(request, "big")
+
+
+def test_text_param_refuses_control_characters_and_overlong_text(rf):
+    from rest_framework.exceptions import ValidationError
+
+    from ssa_ops.api import text_param
+
+    request = rf.get("/", {"q": "  上海 motors ", "nul": "a\x00b", "long": "x" * 201})
+    assert text_param(request, "q") == "上海 motors"
+    assert text_param(request, "absent", default="all") == "all"
+    for name in ("nul", "long"):
+        with pytest.raises(ValidationError) as refused:
+            text_param(request, name)
+        assert list(refused.value.detail) == [name]

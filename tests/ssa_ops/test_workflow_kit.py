@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.urls import reverse
@@ -190,3 +191,40 @@ def test_two_decisions_in_a_row_only_the_first_wins(make_user, submitted):
     submitted.refresh_from_db()
     assert submitted.status == DealerChangeRequest.Status.REJECTED
     assert submitted.decided_by == first
+
+
+def test_a_reason_typed_on_the_page_passes_the_same_checks_as_the_api(client, make_user, submitted):
+    ops = make_user(Role.OPS, language="en")
+    client.force_login(ops)
+    response = client.post(
+        f"/dealers/changes/{submitted.pk}/act/reject/", {"reason": "bad\x00reason"}, follow=True
+    )
+    assert "control character" in response.content.decode()
+    too_long = _post(ops, submitted, "reject", {"reason": "长" * 2001})
+    assert too_long.status_code == 400 and "reason" in too_long.json()["fields"]
+    submitted.refresh_from_db()
+    assert submitted.status == DealerChangeRequest.Status.SUBMITTED
+    assert not audit_events_for(submitted).filter(action="reject").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_answers_a_transition_with_the_record_as_it_now_is(make_user, submitted):
+    # approving applies at once (the task runs in-process here): the answer says "applied"
+    response = _post(make_user(Role.OPS), submitted, "approve", {"reason": "好"})
+    assert response.status_code == 200
+    assert response.json()["status"] == "applied"
+
+
+def test_audit_words_are_each_models_own(monkeypatch):
+    from ssa_ops import models as kit_models
+    from ssa_ops.audit import audit_labels_register
+
+    monkeypatch.setattr(kit_models, "AUDIT_ACTION_LABELS", dict(kit_models.AUDIT_ACTION_LABELS))
+    monkeypatch.setattr("ssa_ops.audit.AUDIT_ACTION_LABELS", kit_models.AUDIT_ACTION_LABELS)
+    # given another workflow that calls its own approval "signed off"
+    audit_labels_register({"approve": "signed off"}, model=BackgroundJob)
+    # then a change request's approval still reads "approved", the job's "signed off"
+    for model, words in ((DealerChangeRequest, "approved"), (BackgroundJob, "signed off")):
+        event = AuditEvent(content_type=ContentType.objects.get_for_model(model), action="approve")
+        with translation.override("en"):
+            assert event.action_label == words
