@@ -46,6 +46,8 @@ def test_deploy_check_is_clean_with_production_settings():
         DEBUG="0",
         SECRET_KEY="k7#Qv9!mZ2@xL4$pR8^wT1&yN6*bH3(cJ5)dF0_gS+eU-aV=iO",
         ALLOWED_HOSTS="ssa.example.com",
+        PERSONAL_DATA_KEYS="q3Zk8vP0sR2tW5yB7nD9fH1jL4mX6cV8aE0gI2kM4oQ=",
+        PERSONAL_DATA_HASH_KEY="w9Yb2nE4rT6uI8oP0aS2dF4gH6jK8lZ0xC2vB4nM6qW=",
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
