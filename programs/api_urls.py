@@ -2,6 +2,7 @@ from django.urls import path
 
 from programs import api
 from programs.models import CorporateAccount, Qualification, SpecialApplication
+from ssa_ops.personal_data_api import personal_data_api_urls
 from ssa_ops.workflow_api import workflow_api_urls
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
         name="api-application-step-reassign",
     ),
     *workflow_api_urls(SpecialApplication, prefix="applications/"),
+    *personal_data_api_urls(SpecialApplication, prefix="applications/"),
     path("qualifications/", api.QualificationListApi.as_view(), name="api-qualification-list"),
     path(
         "qualifications/<int:pk>/",
@@ -40,4 +42,5 @@ urlpatterns = [
         name="api-qualification-documents",
     ),
     *workflow_api_urls(Qualification, prefix="qualifications/"),
+    *personal_data_api_urls(Qualification, prefix="qualifications/"),
 ]

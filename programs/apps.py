@@ -51,7 +51,12 @@ class ProgramsConfig(AppConfig):
 
     def ready(self):
         from programs import api, selectors, services
-        from programs.models import CorporateAccount, Qualification, SpecialApplication
+        from programs.models import (
+            PERSONAL_DOCUMENT_PURPOSES,
+            CorporateAccount,
+            Qualification,
+            SpecialApplication,
+        )
         from programs.views import link_documents, link_page
         from ssa_ops.attachments import attachment_owner_register
         from ssa_ops.audit import audit_labels_register
@@ -59,6 +64,11 @@ class ProgramsConfig(AppConfig):
         from ssa_ops.links import decision_link_handler_register
         from ssa_ops.navigation import NavItem, navigation_register
         from ssa_ops.notifications import email_templates_register
+        from ssa_ops.personal_data import (
+            PersonalRecords,
+            personal_document_purposes_register,
+            personal_records_register,
+        )
         from ssa_ops.reasons import reason_kinds_register
         from ssa_ops.roles import Role, role_permissions_register
         from ssa_ops.workflow import Workflow, workflow_register
@@ -164,6 +174,33 @@ class ProgramsConfig(AppConfig):
         attachment_owner_register(CorporateAccount, selectors.corporate_account_list)
         attachment_owner_register(SpecialApplication, selectors.special_application_list)
         attachment_owner_register(Qualification, selectors.qualification_list)
+        personal_document_purposes_register(PERSONAL_DOCUMENT_PURPOSES)
+        personal_records_register(
+            PersonalRecords(
+                model=SpecialApplication,
+                kind="program_application",
+                label=SpecialApplication._meta.verbose_name,
+                visible_to=selectors.special_application_list,
+                closed_at=selectors.applications_closed_before,
+                erase_fields=("applicant_name",),
+                document_purposes=("application_document",),
+                retention_days=1095,
+                # Claims may still point at an application whose entitlement they used.
+                keep_while=lambda a: "entitlement_used" if a.units_used else None,
+            )
+        )
+        personal_records_register(
+            PersonalRecords(
+                model=Qualification,
+                kind="program_qualification",
+                label=Qualification._meta.verbose_name,
+                visible_to=selectors.qualification_list,
+                closed_at=selectors.qualifications_closed_before,
+                erase_fields=("customer_name",),
+                document_purposes=("employment_proof",),
+                retention_days=1095,
+            )
+        )
         decision_link_handler_register(
             services.LINK_PURPOSE,
             page=link_page,

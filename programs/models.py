@@ -9,26 +9,14 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from dealers.models import validate_credit_code
 from ssa_ops.models import TimeStampedModel
+from ssa_ops.personal_data import PersonalDataField, PersonalHashField
 from ssa_ops.workflow import REASON_CODED, REASON_OPTIONAL, Allowed, action, condition, four_eyes
 
-
-def personal_data_field(verbose_name, *, max_length, blank=False):
-    """Where programs keep a person's identifiers (ID number, employee number): the one place
-    to switch to the kit's encrypted personal-data field."""
-    return models.CharField(verbose_name, max_length=max_length, blank=blank)
-
-
-def personal_data_masked(value: str) -> str:
-    """What lists and pages show of a personal identifier: its first and last characters."""
-    if not value:
-        return ""
-    keep = 4 if len(value) > 10 else 1
-    return value[:keep] + "*" * max(len(value) - 2 * keep, 0) + value[-keep:]
-
-
-def personal_data_q(field: str, value: str) -> models.Q:
-    """The lookup of a record by a personal identifier (with encryption: by its keyed hash)."""
-    return models.Q(**{field: value})
+# Attachment purposes that hold personal data (stored encrypted, every look recorded).
+PERSONAL_DOCUMENT_PURPOSES = {
+    "application_document": _("Application document (ID card and the like)"),
+    "employment_proof": _("Employment proof"),
+}
 
 
 class BilingualName(models.Model):
@@ -350,9 +338,10 @@ class SpecialApplication(ConcurrentTransitionMixin, TimeStampedModel):
         _("status"), choices=Status.choices, default=Status.DRAFT, protected=True, db_index=True
     )
     applicant_name = models.CharField(_("applicant"), max_length=100)
-    id_number = personal_data_field(_("ID number"), max_length=18)
+    id_number = PersonalDataField(_("ID number"), kind="id_number")
+    id_number_hash = PersonalHashField(source="id_number")
     # associate
-    employee_number = personal_data_field(_("employee number"), max_length=30, blank=True)
+    employee_number = PersonalDataField(_("employee number"), kind="employee_number")
     company_entity = models.CharField(_("company entity"), max_length=200, blank=True)
     relation = models.CharField(_("relation to the employee"), max_length=50, blank=True)
     # VIP
@@ -596,9 +585,10 @@ class Qualification(ConcurrentTransitionMixin, TimeStampedModel):
         _("status"), choices=Status.choices, default=Status.DRAFT, protected=True, db_index=True
     )
     customer_name = models.CharField(_("customer"), max_length=100)
-    id_number = personal_data_field(_("ID number"), max_length=18)
+    id_number = PersonalDataField(_("ID number"), kind="id_number")
+    id_number_hash = PersonalHashField(source="id_number")
     employer_name = models.CharField(_("employer"), max_length=200)
-    employee_number = personal_data_field(_("employee number"), max_length=30, blank=True)
+    employee_number = PersonalDataField(_("employee number"), kind="employee_number")
     vendor = models.ForeignKey(
         "ssa_ops.VendorCompany",
         verbose_name=_("checking vendor"),

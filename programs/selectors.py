@@ -14,9 +14,9 @@ from programs.models import (
     ProgramRule,
     Qualification,
     SpecialApplication,
-    personal_data_q,
 )
 from ssa_ops.models import AuditEvent
+from ssa_ops.personal_data import personal_lookup
 from ssa_ops.roles import Role
 from ssa_ops.sorting import Sorting
 
@@ -188,7 +188,7 @@ def special_application_search(*, user, query="", status="", program=None, queue
             Q(applicant_name__icontains=query)
             | Q(ssa_number__iexact=query)
             | Q(dealer__code__icontains=query)
-            | personal_data_q("id_number", query.upper())
+            | personal_lookup(SpecialApplication, "id_number", query)
         )
         number = query.upper().removeprefix("AP-").lstrip("0")
         if number.isdigit() and len(number) < 10:
@@ -227,7 +227,7 @@ def special_application_usable(*, id_number: str, on_date: datetime.date, progra
     """Approved applications of a customer (by ID number) valid on a date, with units left:
     what a pre-application or a claim may take its entitlement from."""
     applications = SpecialApplication.objects.filter(
-        personal_data_q("id_number", id_number.upper()),
+        personal_lookup(SpecialApplication, "id_number", id_number),
         status=SpecialApplication.Status.APPROVED,
         valid_from__lte=on_date,
         valid_until__gte=on_date,
@@ -274,7 +274,7 @@ def qualification_search(*, user, query="", status="", queue=False):
             Q(customer_name__icontains=query)
             | Q(employer_name__icontains=query)
             | Q(dealer__code__icontains=query)
-            | personal_data_q("id_number", query.upper())
+            | personal_lookup(Qualification, "id_number", query)
         )
         number = query.upper().removeprefix("QU-").lstrip("0")
         if number.isdigit() and len(number) < 10:
@@ -290,7 +290,7 @@ def qualification_approved_for(*, program_id, id_number: str) -> Qualification |
     customer (None when there is none)."""
     return (
         Qualification.objects.filter(
-            personal_data_q("id_number", id_number.upper()),
+            personal_lookup(Qualification, "id_number", id_number),
             program_id=program_id,
             status=Qualification.Status.APPROVED,
         )
@@ -338,3 +338,23 @@ def dashboard_programs(user) -> dict | None:
         )
         counts.append(("reset", by_status.get(CorporateAccount.Status.RESET, 0)))
     return {"counts": dict(counts)} if counts else None
+
+
+# Retention: when a record's personal data may go -------------------------------------------------
+
+
+def applications_closed_before(queryset, cutoff):
+    """Applications finished before `cutoff`: rejected, cancelled or expired."""
+    return queryset.filter(
+        status__in=[
+            SpecialApplication.Status.REJECTED,
+            SpecialApplication.Status.CANCELLED,
+            SpecialApplication.Status.EXPIRED,
+        ],
+        updated_at__lt=cutoff,
+    )
+
+
+def qualifications_closed_before(queryset, cutoff):
+    """Rejected qualifications (an approved one stays: claims rely on it)."""
+    return queryset.filter(status=Qualification.Status.REJECTED, updated_at__lt=cutoff)

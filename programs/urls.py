@@ -2,6 +2,7 @@ from django.urls import path
 
 from programs import views
 from programs.models import CorporateAccount, Qualification, SpecialApplication
+from ssa_ops.personal_data_views import personal_data_html_urls
 from ssa_ops.workflow_views import workflow_html_urls
 
 app_name = "programs"
@@ -24,6 +25,7 @@ urlpatterns = [
         name="application-step",
     ),
     *workflow_html_urls(SpecialApplication, prefix="applications/"),
+    *personal_data_html_urls(SpecialApplication, prefix="applications/"),
     path("qualifications/", views.qualification_index, name="qualification-list"),
     path("qualifications/new/", views.qualification_new, name="qualification-new"),
     path("qualifications/<int:pk>/", views.qualification_detail, name="qualification-detail"),
@@ -33,4 +35,5 @@ urlpatterns = [
         name="qualification-documents",
     ),
     *workflow_html_urls(Qualification, prefix="qualifications/"),
+    *personal_data_html_urls(Qualification, prefix="qualifications/"),
 ]

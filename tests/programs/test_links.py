@@ -51,7 +51,8 @@ def test_opening_the_link_shows_the_application_and_decides_nothing(client, sign
     # then the page shows the application, masked ID number, and nothing changed
     page = response.content.decode()
     assert signing_application.applicant_name in page
-    assert signing_application.id_number not in page
+    assert signing_application.id_number.reveal() not in page
+    assert str(signing_application.id_number) in page
     assert 'id="link-approve"' in page
     assert _state(signing_application) == before
     assert DecisionLink.objects.get(status="active").opened_at is not None
@@ -152,3 +153,25 @@ def test_documents_open_through_a_live_link_only(client, make_user):
     client.post(_url(token), {"decision": "approve"})
     assert client.get(f"/links/{token}/documents/{attachment.pk}/").status_code == 404
     assert SpecialApplication.objects.get(pk=application.pk).status == "signing"
+
+
+def test_an_id_card_scan_opens_for_the_approver_and_the_look_is_recorded(client, make_user):
+    from ssa_ops.attachments import attachments_create
+    from ssa_ops.models import PersonalDataAccess
+
+    ops = make_user(Role.OPS)
+    application = vip_application(ops=ops, dealer=DealerFactory())
+    scan = attachments_create(
+        owner=application,
+        uploads=[png_upload("身份证.png")],
+        actor=ops,
+        purpose="application_document",
+    )[0]
+    with scan.file.open("rb") as stored:
+        assert not stored.read().startswith(b"\x89PNG")  # encrypted at rest
+    services.application_submit(actor=ops, pk=application.pk)
+    response = client.get(f"/links/{latest_token(KAM)}/documents/{scan.pk}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    look = PersonalDataAccess.objects.get()
+    assert look.user is None and KAM in look.reason

@@ -247,3 +247,30 @@ def test_ops_lead_manages_the_reason_catalog(client, make_user):
         False,
     )
     assert "BLURRY_SCAN" in client.get("/reasons/").content.decode()
+
+
+def test_id_numbers_are_encrypted_masked_and_shown_only_on_request(client, make_user):
+    from django.db import connection as db
+
+    from ssa_ops.models import PersonalDataAccess
+
+    ops, dealer_user = make_user(Role.OPS), make_user(Role.DEALER)
+    number = resident_id(sequence="321")
+    application = vip_application(ops=ops, dealer=dealer_user.dealer, id_number=number)
+    with db.cursor() as cursor:
+        cursor.execute(
+            "select id_number from programs_specialapplication where id = %s", [application.pk]
+        )
+        assert number not in cursor.fetchone()[0]
+    client.force_login(dealer_user)
+    page = client.get(f"/programs/applications/{application.pk}/").content.decode()
+    assert number not in page and str(application.id_number) in page
+    url = f"/programs/applications/{application.pk}/personal-data/id_number/"
+    assert client.post(url).status_code == 403
+    client.force_login(ops)
+    shown = client.post(url, {"reason": "核对身份证"})
+    assert shown.status_code in (200, 302)
+    assert PersonalDataAccess.objects.filter(field="id_number", user=ops).count() == 1
+    # ops find it by the full number, through the lookup hash
+    listed = client.get(f"/programs/applications/?q={number}").content.decode()
+    assert application.number in listed

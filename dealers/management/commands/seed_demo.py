@@ -14,6 +14,7 @@ from django.test import override_settings
 from dealers import services
 from dealers.credit_code import credit_code_generate
 from dealers.models import Dealer, DealerChangeRequest, DealerContact, DealerGroup, Region
+from programs.demo import programs_demo
 from ssa_ops.accounts import role_groups_sync, user_create
 from ssa_ops.jobs import job_run, job_start
 from ssa_ops.models import BackgroundJob, OutboundEmail, User, VendorCompany
@@ -133,6 +134,7 @@ class Command(BaseCommand):
                 dealers = self._dealers(rng, regions, groups)
                 users = self._users(password, dealers, regions, vendor)
             self._change_requests(users, dealers)
+            programs_demo(users=users, dealers=dealers, vendor=vendor, stdout=self.stdout)
             self._failed_email(users)
         self._jobs(users)
         self.stdout.write(
