@@ -12,8 +12,8 @@ from django.core.management import call_command
 
 from claims.invoice_reader import read_invoice
 from claims.invoice_reader.compare import MATCH, PASS, invoice_compare
-from claims.invoice_reader.fields import MOTOR_VEHICLE, VAT_SPECIAL
-from claims.invoice_reader.synthetic import invoice_generate, invoice_render
+from claims.invoice_reader.fields import MOTOR_VEHICLE, VAT_ELECTRONIC, VAT_SPECIAL
+from claims.invoice_reader.synthetic import invoice_generate, invoice_image, invoice_render
 
 REAL = Path(settings.BASE_DIR) / ".." / "shared" / "invoices-real-dev"
 
@@ -76,3 +76,16 @@ def test_ocr_invoice_command_prints_one_json_object_per_real_file():
         # the invoice number and date of every real invoice, photos included
         assert result["fields"]["invoice_number"] == entry["fields"]["invoice_number"]
         assert result["fields"]["issue_date"] == entry["fields"]["issue_date"]
+
+
+def test_read_invoice_turns_an_upside_down_scan_upright():
+    # given a generated e-invoice scanned upside down
+    rng = random.Random(2)
+    invoice = invoice_generate(rng, VAT_ELECTRONIC)
+    buffer = io.BytesIO()
+    invoice_image(invoice).rotate(180).save(buffer, "PNG")
+
+    reading = read_invoice(buffer.getvalue(), "upside-down.png")
+
+    for name in ("invoice_number", "issue_date", "total_amount"):
+        assert reading.value(name) == invoice.truth[name], name
