@@ -113,6 +113,19 @@ class PersonalDataField(models.TextField):
             del kwargs["default"]
         return name, path, args, kwargs
 
+    def check(self, **kwargs):
+        errors = super().check(**kwargs)
+        if self.unique:
+            errors.append(
+                checks.Error(
+                    "An encrypted value is never equal to another: make its PersonalHashField "
+                    "unique instead.",
+                    obj=self,
+                    id="ssa_ops.E104",
+                )
+            )
+        return errors
+
     def wrap(self, value):
         if value is None or value == "" or isinstance(value, PersonalValue):
             return value

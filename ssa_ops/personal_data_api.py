@@ -13,7 +13,12 @@ that shows a value in full and records the look.
 
 from axes.helpers import get_client_ip_address
 from django.urls import path
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiTypes,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -28,6 +33,7 @@ from ssa_ops.personal_data import (
 )
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class MaskedField(serializers.Field):
     """A personal value as the API shows it: masked, read-only."""
 

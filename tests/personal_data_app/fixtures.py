@@ -16,6 +16,10 @@ def personal_app(django_db_setup, django_db_blocker):
     from tests.personal_data_app.models import BuyerApplication
     from tests.personal_data_app.registration import register
 
+    # pytest-django sets the test database up only when a selected test asks for one: refuse
+    # to create the table anywhere else (the development database).
+    name = str(connection.settings_dict["NAME"])
+    assert "memorydb" in name or name.startswith("test_"), "request `db` with personal_app"
     with django_db_blocker.unblock():
         with connection.schema_editor() as editor:
             editor.create_model(BuyerApplication)

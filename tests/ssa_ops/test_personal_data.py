@@ -16,7 +16,8 @@ from django.core import mail
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, models
+from django.test.utils import isolate_apps
 from openpyxl import load_workbook
 from PIL import Image
 
@@ -24,6 +25,8 @@ from ssa_ops.attachments import attachments_create
 from ssa_ops.models import PersonalDataAccess
 from ssa_ops.notifications import email_queue
 from ssa_ops.personal_data import (
+    PersonalDataField,
+    PersonalHashField,
     PersonalValue,
     mask,
     personal_hash,
@@ -41,7 +44,7 @@ ID_NUMBER = "11010519491231002X"
 OTHER_ID_NUMBER = "440524188001010014"
 PHONE = "13800138000"
 
-pytestmark = pytest.mark.usefixtures("personal_settings")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_settings")]
 
 
 @pytest.fixture
@@ -508,3 +511,26 @@ def test_a_dump_after_seed_demo_holds_no_resident_id_number_in_clear_text(settin
     candidates = re.findall(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])", dump.getvalue())
     assert [value for value in candidates if resident_id_valid(value.upper())] == []
     assert ID_NUMBER not in dump.getvalue() and OTHER_ID_NUMBER not in dump.getvalue()
+
+
+@isolate_apps("ssa_ops")
+def test_a_wrongly_declared_field_is_a_start_up_error():
+    class Wrong(models.Model):
+        id_number = PersonalDataField(kind="id_number", unique=True)
+        phone_hash = PersonalHashField(source="phone")
+
+        class Meta:
+            app_label = "ssa_ops"
+
+        def __str__(self):
+            return "wrong"
+
+    assert {"ssa_ops.E103", "ssa_ops.E104"} <= {error.id for error in Wrong.check()}
+
+
+def test_the_show_endpoint_is_in_the_api_schema(personal_app):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator(urlconf="tests.personal_data_app.urls").get_schema(public=True)
+    operation = schema["paths"]["/api/v1/applications/{id}/personal-data/{field}/"]["post"]
+    assert operation["operationId"] == "buyer_application_personal_data_show"

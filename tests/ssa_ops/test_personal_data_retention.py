@@ -20,7 +20,7 @@ from tests.personal_data_app import fixtures
 from tests.personal_data_app.fixtures import PERSONAL_KEY
 
 personal_app, personal_settings = fixtures.personal_app, fixtures.personal_settings
-pytestmark = pytest.mark.usefixtures("personal_settings")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("personal_settings")]
 
 ID_NUMBER = "11010519491231002X"
 OTHER_ID_NUMBER = "440524188001010014"
