@@ -122,27 +122,41 @@ def mask(kind: str, value) -> str:
 
 
 # Remembered clear values, so the log filter can scrub them wherever they turn up --------------
+# Identifiers (letters and digits, as every kind but free text normalises to) are looked up by
+# token, whatever their number; other values (names) are searched for, so fewer are kept.
 
-_REMEMBERED: OrderedDict[str, str] = OrderedDict()
+_IDENTIFIERS: OrderedDict[str, str] = OrderedDict()
+_TEXTS: OrderedDict[str, str] = OrderedDict()
 _REMEMBERED_LOCK = threading.Lock()
-_REMEMBERED_MAX = 4096
+_IDENTIFIERS_MAX, _TEXTS_MAX = 20_000, 256
+_TOKEN = re.compile(r"[0-9A-Za-z]{4,}")
 
 
 def _remember(kind: str, clear: str) -> None:
     if len(clear) < 4:
         return
+    identifier = clear.isascii() and clear.isalnum()
+    kept, limit = (_IDENTIFIERS, _IDENTIFIERS_MAX) if identifier else (_TEXTS, _TEXTS_MAX)
+    key = clear.upper() if identifier else clear
     with _REMEMBERED_LOCK:
-        _REMEMBERED[clear] = kind
-        _REMEMBERED.move_to_end(clear)
-        while len(_REMEMBERED) > _REMEMBERED_MAX:
-            _REMEMBERED.popitem(last=False)
+        kept[key] = kind
+        kept.move_to_end(key)
+        while len(kept) > limit:
+            kept.popitem(last=False)
 
 
-def remembered_values() -> list[tuple[str, str]]:
-    """(clear value, kind) of values this process has read or been given, longest first."""
+def _remembered_mask(text: str) -> str:
+    def identifier(match):
+        kind = _IDENTIFIERS.get(match.group(0).upper())
+        return mask(kind, match.group(0)) if kind else match.group(0)
+
+    text = _TOKEN.sub(identifier, text)
     with _REMEMBERED_LOCK:
-        items = list(_REMEMBERED.items())
-    return sorted(items, key=lambda item: -len(item[0]))
+        texts = list(_TEXTS.items())
+    for clear, kind in texts:
+        if clear in text:
+            text = text.replace(clear, mask(kind, clear))
+    return text
 
 
 class PersonalValue:
@@ -205,9 +219,7 @@ def personal_text_scrub(text: str) -> str:
     """`text` with every personal value it holds masked."""
     if not text:
         return text
-    for clear, kind in remembered_values():
-        if clear in text:
-            text = text.replace(clear, mask(kind, clear))
+    text = _remembered_mask(text)
 
     def resident_id(match):
         value = match.group(0).upper()
