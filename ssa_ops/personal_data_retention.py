@@ -12,6 +12,7 @@
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
@@ -198,12 +199,13 @@ def _exported_value(value):
     return value
 
 
-def personal_subject_export(*, id_number, actor=None) -> dict:
+def personal_subject_export(*, id_number, actor=None, documents_dir=None) -> dict:
     """Everything held about the person: each record's fields (personal ones in full), its
-    documents and who looked at them. Each record's export is audited and, being a look, in
-    the access log."""
+    documents (written decrypted into `documents_dir`, when given) and who looked at them.
+    Each record's export is audited and, being a look, in the access log."""
     exported = []
     for records, instance in personal_subject_find(id_number=id_number):
+        documents = list(_documents(records, instance))
         fields = {
             field.name: _exported_value(field.value_from_object(instance))
             for field in records.model._meta.concrete_fields
@@ -226,8 +228,9 @@ def personal_subject_export(*, id_number, actor=None) -> dict:
                         "type": document.mime_type,
                         "size": document.size,
                         "uploaded_at": document.created_at,
+                        "written_as": _document_write(document, documents_dir),
                     }
-                    for document in _documents(records, instance)
+                    for document in documents
                 ],
                 "looked_at_by": [
                     {"at": look.created_at, "user": look.user_name, "field": look.field}
@@ -240,8 +243,27 @@ def personal_subject_export(*, id_number, actor=None) -> dict:
                 personal_data_access_record(
                     user=actor, obj=instance, field=field.name, source=SOURCE_EXPORT
                 )
+            for document in documents if documents_dir else ():
+                personal_data_access_record(
+                    user=actor,
+                    obj=instance,
+                    field=f"document:{document.purpose}",
+                    source=SOURCE_EXPORT,
+                    attachment=document,
+                )
             audit_record(actor=actor, obj=instance, action=EXPORTED)
     return {"exported_at": timezone.now(), "records": exported}
+
+
+def _document_write(document, directory) -> str:
+    """Write the document's clear bytes as `<id>-<download name>` in `directory`; its name."""
+    if not directory:
+        return ""
+    from ssa_ops.attachments import attachment_download_name, attachment_read
+
+    name = f"{document.pk}-{attachment_download_name(document)}"
+    (Path(directory) / name).write_bytes(attachment_read(document))
+    return name
 
 
 def personal_subject_export_json(export: dict) -> str:

@@ -365,11 +365,13 @@ def test_the_access_log_is_read_and_exported_by_ops_leads_and_admins_only(
     client.force_login(ops)
     client.post(f"/applications/{saved.pk}/personal-data/id_number/")
     client.post(f"/applications/{saved.pk}/personal-data/phone/")
-    # then: ops may not read the log
+    # then: ops may not read the log, nor see it in the navigation
+    assert 'href="/personal-data/access/"' not in client.get("/").content.decode()
     assert client.get("/personal-data/access/").status_code == 403
     assert client.get("/personal-data/access/export/").status_code == 403
     for role in (Role.OPS_LEAD, Role.ADMIN):
         client.force_login(make_user(role, language="en"))
+        assert 'href="/personal-data/access/"' in client.get("/").content.decode()
         page = client.get("/personal-data/access/?user=checker").content.decode()
         assert page.count("<td>checker</td>") == 2 and "ID number" in page
         assert ID_NUMBER not in page

@@ -152,6 +152,8 @@ def test_export_writes_everything_held_about_the_person_and_is_audited(
         lead.username,
         "--output",
         str(output),
+        "--documents",
+        str(tmp_path / "documents"),
         stderr=io.StringIO(),
     )
     export = json.loads(output.read_text())
@@ -163,6 +165,8 @@ def test_export_writes_everything_held_about_the_person_and_is_audited(
     assert records["A-1"]["fields"]["buyer_name"] == "王小明"
     assert "id_number_hash" not in records["A-1"]["fields"]
     assert [doc["id"] for doc in records["A-1"]["documents"]] == [str(scan.pk)]
+    written = tmp_path / "documents" / records["A-1"]["documents"][0]["written_as"]
+    assert written.name == f"{scan.pk}-id.png" and written.read_bytes() == PNG
     assert OTHER_ID_NUMBER not in output.read_text()
     # and: each record's export is audited and counted as a look by the ops lead
     exported = AuditEvent.objects.filter(action="personal_data_exported")
@@ -171,7 +175,8 @@ def test_export_writes_everything_held_about_the_person_and_is_audited(
     )
     assert {event.actor for event in exported} == {lead}
     looks = PersonalDataAccess.objects.filter(source="subject_export")
-    assert looks.count() == 6 and {look.user for look in looks} == {lead}
+    assert looks.count() == 7 and {look.user for look in looks} == {lead}
+    assert looks.filter(attachment_id=scan.pk).count() == 1
 
 
 def test_export_of_an_invalid_id_number_is_refused_and_records_nothing(application):

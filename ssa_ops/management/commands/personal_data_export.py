@@ -36,14 +36,21 @@ class Command(BaseCommand):
         parser.add_argument("--id-number", required=True)
         parser.add_argument("--output", help="file to write (default: standard output)")
         parser.add_argument("--by", default="", help="login of the person handling the request")
+        parser.add_argument(
+            "--documents", default="", help="folder to write the person's documents into"
+        )
 
-    def handle(self, *args, id_number, output=None, by="", **options):
+    def handle(self, *args, id_number, output=None, by="", documents="", **options):
         from ssa_ops.personal_data_retention import (
             personal_subject_export,
             personal_subject_export_json,
         )
 
-        export = personal_subject_export(id_number=id_number_clean(id_number), actor=actor_get(by))
+        if documents:
+            Path(documents).mkdir(parents=True, exist_ok=True)
+        export = personal_subject_export(
+            id_number=id_number_clean(id_number), actor=actor_get(by), documents_dir=documents
+        )
         text = personal_subject_export_json(export)
         if output:
             Path(output).write_text(text + "\n", encoding="utf-8")
