@@ -34,12 +34,12 @@ from django.core.exceptions import (
     FieldError,
     ImproperlyConfigured,
     PermissionDenied,
-    ValidationError,
 )
 from django.db import models
 from django.db.models.lookups import Exact, IsNull
 from django.db.models.query_utils import DeferredAttribute
 from django.http import Http404
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from ssa_ops.errors import PermissionRefused
@@ -169,19 +169,14 @@ class PersonalDataField(models.TextField):
             f"{self.name} is encrypted: only `isnull` and `=''` work; use its hash field."
         )
 
+    @cached_property
+    def validators(self):
+        """The kind's checks (a resident ID's check character) with the field's own: model
+        validation and model serializers both run them."""
+        return [*super().validators, *personal_kind(self.kind).validators]
+
     def run_validators(self, value):
-        if isinstance(value, PersonalValue):
-            value = value.reveal()
-        super().run_validators(value)
-        if value not in self.empty_values:
-            errors = []
-            for validator in personal_kind(self.kind).validators:
-                try:
-                    validator(value)
-                except ValidationError as error:
-                    errors.extend(error.error_list)
-            if errors:
-                raise ValidationError(errors)
+        super().run_validators(value.reveal() if isinstance(value, PersonalValue) else value)
 
 
 class PersonalHashField(models.CharField):

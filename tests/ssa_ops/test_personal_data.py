@@ -237,6 +237,24 @@ def test_an_edit_form_shows_values_masked_and_keeps_them_when_sent_back_unchange
     assert personal_app.objects.get(pk=saved.pk).id_number.reveal() == ID_NUMBER
 
 
+def test_a_model_serializer_checks_the_id_number_and_stores_it_encrypted(personal_app):
+    from tests.personal_data_app.views import BuyerApplicationSerializer
+
+    refused = BuyerApplicationSerializer(
+        data={"number": "A-1", "id_number": "110105194912310021", "phone": PHONE}
+    )
+    assert not refused.is_valid() and list(refused.errors) == ["id_number"]
+    accepted = BuyerApplicationSerializer(
+        data={"number": "A-1", "id_number": ID_NUMBER.lower(), "phone": PHONE}
+    )
+    assert accepted.is_valid(), accepted.errors
+    saved = accepted.save()
+    assert accepted.data["id_number"] == "110105********002X"
+    assert _raw_column(personal_app, "id_number")[0].startswith("pd1:")
+    assert personal_app.objects.get(pk=saved.pk).id_number.reveal() == ID_NUMBER
+    assert personal_app.objects.count() == 1
+
+
 def test_a_list_page_shows_values_masked_and_a_show_button_only_to_those_who_may(
     client, application, make_user
 ):
