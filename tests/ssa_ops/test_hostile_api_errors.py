@@ -200,3 +200,19 @@ def test_text_param_refuses_control_characters_and_overlong_text(rf):
         with pytest.raises(ValidationError) as refused:
             text_param(request, name)
         assert list(refused.value.detail) == [name]
+
+
+def test_errors_are_json_whatever_the_client_accepts(dealer_api):
+    # a browser's Accept header still gets the JSON error, not an HTML page
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = Client().get("/api/v1/dealers/", HTTP_ACCEPT=browser)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_authenticated"
+    # and one that accepts nothing JSON is told so in JSON
+    response = Client().get("/api/v1/dealers/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"
+    response = post_raw(dealer_api, b"{", content_type="application/json")
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "invalid_json"
