@@ -81,9 +81,29 @@ class ProgramDetailSerializer(ProgramSerializer):
         return RuleSerializer(selectors.program_rules(program=program), many=True).data
 
 
+class ProgramCreateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=30)
+    type = serializers.ChoiceField(choices=Program.Type.choices)
+    name_zh = serializers.CharField(max_length=200)
+    name_en = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
 class ProgramListApi(ListAPIView):
-    permission_classes = [requires("programs.view_program")]
+    """Programs; POST adds one (ops leads), which takes records once it has a rule version."""
+
     serializer_class = ProgramSerializer
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [requires("programs.add_program")()]
+        return [requires("programs.view_program")()]
+
+    @extend_schema(request=ProgramCreateSerializer, responses={201: ProgramSerializer})
+    def post(self, request):
+        body = ProgramCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        program = services.program_create(actor=request.user, **body.validated_data)
+        return Response(ProgramSerializer(program).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[_sort_parameter("code, type, name"), OpenApiParameter("type", str)])
     def get(self, request, *args, **kwargs):
@@ -153,6 +173,22 @@ class ProgramRuleApi(APIView):
             values=body.validated_data["values"],
         )
         return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class VehicleModelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VehicleModel
+        fields = ["id", "code", "series", "name_zh", "name_en", "msrp", "is_active"]
+
+
+class VehicleModelListApi(ListAPIView):
+    """The vehicle model catalog (MSRP in CNY)."""
+
+    permission_classes = [requires("programs.view_vehiclemodel")]
+    serializer_class = VehicleModelSerializer
+
+    def get_queryset(self):
+        return VehicleModel.objects.order_by("series", "code", "pk")
 
 
 # Corporate accounts -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", api.ProgramListApi.as_view(), name="api-program-list"),
     path("<int:pk>/", api.ProgramDetailApi.as_view(), name="api-program-detail"),
     path("<int:pk>/rule/", api.ProgramRuleApi.as_view(), name="api-program-rule"),
+    path("models/", api.VehicleModelListApi.as_view(), name="api-vehicle-model-list"),
     path("accounts/", api.AccountListApi.as_view(), name="api-account-list"),
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="api-account-detail"),
     *workflow_api_urls(CorporateAccount, prefix="accounts/"),

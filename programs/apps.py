@@ -17,7 +17,7 @@ _OPS = [
     "programs.view_qualification",
     "programs.decide_qualification",
 ]
-_LEAD = [*_OPS, "programs.add_programrule", "programs.change_program"]
+_LEAD = [*_OPS, "programs.add_programrule", "programs.add_program", "programs.change_program"]
 _READ_ALL = [
     *_VIEW_CATALOG,
     "programs.view_corporateaccount",
@@ -53,7 +53,9 @@ class ProgramsConfig(AppConfig):
         from programs import api, selectors, services
         from programs.models import (
             PERSONAL_DOCUMENT_PURPOSES,
+            ApprovalStep,
             CorporateAccount,
+            Program,
             Qualification,
             SpecialApplication,
         )
@@ -114,18 +116,27 @@ class ProgramsConfig(AppConfig):
         dashboard_panel_register(
             DashboardPanel("programs/includes/home_programs.html", selectors.dashboard_programs, 30)
         )
+        audit_labels_register({"rule_version": _("new rule version")}, model=Program)
         audit_labels_register(
             {
-                "rule_version": _("new rule version"),
-                "send_link": _("sent to the approver"),
-                "send_again": _("sent to the approver again"),
-                "remind": _("approver reminded"),
+                "approve": _("approved"),
+                "reject": _("rejected"),
                 "expire": _("expired"),
                 "entitlement_consume": _("entitlement used"),
                 "entitlement_release": _("entitlement given back"),
-                "check_pass": _("check passed"),
-                "check_fail": _("check failed"),
-            }
+            },
+            model=SpecialApplication,
+        )
+        audit_labels_register(
+            {
+                "send_link": _("sent to the approver"),
+                "send_again": _("sent to the approver again"),
+                "remind": _("approver reminded"),
+                "approve": _("approved"),
+                "reject": _("rejected"),
+                "cancel": _("cancelled"),
+            },
+            model=ApprovalStep,
         )
         workflow_register(
             Workflow(

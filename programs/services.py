@@ -159,6 +159,8 @@ def document_type_create(*, code, name_zh, name_en="") -> DocumentType:
 def program_create(
     *, actor, code, type, name_zh, name_en="", checking_vendor=None, is_active=True
 ) -> Program:
+    if Program.objects.filter(code=code).exists():
+        raise ValidationError({"code": _("This code exists already.")})
     program = Program(
         code=code,
         type=type,

@@ -23,6 +23,7 @@ from programs.models import (
     Program,
     Qualification,
     SpecialApplication,
+    VehicleModel,
 )
 from ssa_ops.attachments import attachments_for
 from ssa_ops.audit import audit_events_for
@@ -65,7 +66,13 @@ def program_index(request):
     return render(
         request,
         "programs/program_list.html",
-        {"programs": programs, "sort": sort, "types": Program.Type.choices, "type": kind},
+        {
+            "programs": programs,
+            "sort": sort,
+            "types": Program.Type.choices,
+            "type": kind,
+            "vehicle_models": VehicleModel.objects.order_by("series", "code"),
+        },
     )
 
 

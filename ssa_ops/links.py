@@ -57,7 +57,9 @@ PROBLEMS = {
     "wrong_step": _("This step is not waiting for a decision now. Nothing was changed."),
 }
 
-audit_labels_register({"use": _("decided by email link"), "supersede": _("link replaced")})
+audit_labels_register(
+    {"use": _("decided by email link"), "supersede": _("link replaced")}, model=DecisionLink
+)
 
 
 class LinkRefused(ApplicationError):

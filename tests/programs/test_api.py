@@ -237,3 +237,19 @@ def test_applications_list_is_scoped_to_the_dealer(make_user, api_login):
     assert [a["id"] for a in listed] == [mine.pk]
     bad_sort = api_login(ops).get("/api/v1/programs/applications/?sort=secret")
     assert bad_sort.status_code == 400
+
+
+def test_ops_leads_add_programs_and_everyone_reads_the_model_catalog(make_user, api_login):
+    body = {"code": "FLEET-X", "type": "fleet", "name_zh": "车队项目"}
+    assert (
+        api_login(make_user(Role.OPS)).post("/api/v1/programs/", body, format="json").status_code
+        == 403
+    )
+    lead = api_login(make_user(Role.OPS_LEAD))
+    created = lead.post("/api/v1/programs/", body, format="json")
+    assert created.status_code == 201 and created.json()["code"] == "FLEET-X"
+    again = lead.post("/api/v1/programs/", body, format="json")
+    assert again.status_code == 400 and "code" in again.json()["fields"]
+    program_with_rule()
+    models = api_login(make_user(Role.DEALER)).get("/api/v1/programs/models/").json()["results"]
+    assert [m["msrp"] for m in models] == ["250000.00"]

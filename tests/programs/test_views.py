@@ -150,7 +150,7 @@ def test_a_dealer_registers_an_account_from_the_form(client, make_user):
 
 
 def test_ops_file_an_application_and_the_timeline_shows_the_decisions(client, make_user):
-    ops = make_user(Role.OPS)
+    ops = make_user(Role.OPS, language="en")
     program = program_with_rule()
     dealer = DealerFactory()
     client.force_login(ops)
@@ -181,6 +181,9 @@ def test_ops_file_an_application_and_the_timeline_shows_the_decisions(client, ma
     )
     page = client.get(f"/programs/applications/{application.pk}/").content.decode()
     assert "Kim KAM" in page and "Pat PR" in page and "不符合" in page
+    timeline = page.split('id="timeline"')[1]
+    for words in ("sent to the approver", "approved", "rejected", "sent for signing"):
+        assert f'class="action">{words}<' in timeline
 
 
 def test_ops_leads_add_a_rule_version_in_the_ui(client, make_user):
