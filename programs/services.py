@@ -43,6 +43,7 @@ from ssa_ops.links import (
 )
 from ssa_ops.models import User
 from ssa_ops.notifications import email_queue, users_notify
+from ssa_ops.personal_data import personal_lookup
 from ssa_ops.reasons import reason_labels
 from ssa_ops.validation import choice_clean, model_text_clean, resident_id_clean, text_clean
 from ssa_ops.workflow import lock_for_update, transition_perform, transition_run
@@ -542,6 +543,7 @@ def application_create(
             {"vehicle_model": _("This model is not eligible under the program's rules.")}
         )
     cleaned = application_values_clean(program, values)
+    _customer_limit_check(program=program, rule=rule, id_number=cleaned["id_number"], on=applied_on)
     with transaction.atomic():
         application = SpecialApplication.objects.create(
             program=program,
@@ -557,6 +559,35 @@ def application_create(
         )
         audit_record(actor=actor, obj=application, action="create", to_state=application.status)
     return application
+
+
+def _customer_limit_check(*, program, rule, id_number, on) -> None:
+    """The rule's maximum units per customer in its rolling period: applications of the same
+    person (by ID number) under the program, being signed or approved within the period, count
+    with their entitlement (or the rule's, while being signed)."""
+    since = on - datetime.timedelta(days=rule.period_days)
+    others = SpecialApplication.objects.filter(
+        personal_lookup(SpecialApplication, "id_number", id_number),
+        program=program,
+        status__in=[SpecialApplication.Status.SIGNING, SpecialApplication.Status.APPROVED],
+        applied_on__gt=since,
+    ).select_related("rule")
+    held = sum(a.entitlement_units or a.rule.entitlement_units for a in others)
+    if others and held + rule.entitlement_units > rule.max_units_per_customer:
+        numbers = ", ".join(str(a) for a in others)
+        raise ApplicationError(
+            _(
+                "This person already holds %(held)s of the %(limit)s units allowed in %(days)s "
+                "days under this program (%(numbers)s)."
+            )
+            % {
+                "held": held,
+                "limit": rule.max_units_per_customer,
+                "days": rule.period_days,
+                "numbers": numbers,
+            },
+            code="customer_limit",
+        )
 
 
 _APPLICATIONS = SpecialApplication.objects.select_related(

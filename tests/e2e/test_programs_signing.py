@@ -5,7 +5,7 @@ import pytest
 from programs.models import SpecialApplication, VehicleModel
 from ssa_ops.roles import Role
 from tests.e2e.conftest import sign_in, sign_out
-from tests.programs.factories import program_with_rule, resident_id
+from tests.programs.factories import another_resident_id, program_with_rule
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +23,7 @@ def _file_vip_application(page, *, program, dealer, model, applicant):
     page.select_option("#id_dealer", str(dealer.pk))
     page.select_option("#id_vehicle_model", str(model.pk))
     page.fill("#id_applicant_name", applicant)
-    page.fill("#id_id_number", resident_id())
+    page.fill("#id_id_number", another_resident_id())
     page.fill("#id_organisation", "上海汽车工业协会")
     page.fill("#id_title", "副会长")
     page.click("#application-submit")

@@ -1,5 +1,6 @@
 import datetime
 import io
+import itertools
 import random
 
 import factory
@@ -138,10 +139,20 @@ def account_values(**overrides) -> dict:
     return values
 
 
+_people = itertools.count(1)
+
+
+def another_resident_id() -> str:
+    """A different valid ID number each call (one person per application)."""
+    n = next(_people)
+    birth = datetime.date(1970, 1, 1) + datetime.timedelta(days=n)
+    return resident_id(birth=f"{birth:%Y%m%d}", sequence=f"{n % 1000:03d}")
+
+
 def application_values(**overrides) -> dict:
     values = {
         "applicant_name": "李明",
-        "id_number": resident_id(),
+        "id_number": another_resident_id(),
         "organisation": "上海市某协会",
         "title": "会长",
     }

@@ -523,3 +523,21 @@ def test_an_application_refuses_a_model_the_rule_does_not_list(make_user):
     assert not SpecialApplication.objects.exists()
     assert VehicleModel.objects.count() == 2
     assert ApprovalStep.objects.count() == 0
+
+
+def test_a_person_over_the_rules_units_in_the_period_is_refused(make_user):
+    # given a rule of 2 units per customer in 365 days, 2 units per application
+    ops = make_user(Role.OPS)
+    program = program_with_rule()
+    number = resident_id(sequence="654")
+    first = vip_application(ops=ops, dealer=DealerFactory(), program=program, id_number=number)
+    services.application_submit(actor=ops, pk=first.pk)
+    # when the same person applies again under the program
+    with pytest.raises(ApplicationError) as refused:
+        vip_application(ops=ops, dealer=DealerFactory(), program=program, id_number=number)
+    # then it is refused, naming the application that holds the units
+    assert refused.value.code == "customer_limit"
+    assert first.number in refused.value.message
+    assert SpecialApplication.objects.count() == 1
+    # a draft holds nothing; another person is not concerned
+    vip_application(ops=ops, dealer=DealerFactory(), program=program)
