@@ -258,3 +258,22 @@ def test_an_inactive_users_credentials_are_refused_by_the_token_endpoint(make_us
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_credentials"
     assert not Token.objects.filter(user=user).exists()
+
+
+def test_an_admin_setting_its_own_password_stays_signed_in_here_only(make_user):
+    # given an admin signed in twice, with an API token
+    admin_user = make_user(Role.ADMIN, is_staff=True, is_superuser=True)
+    key = token_for(admin_user)
+    elsewhere = signed_in_client(admin_user)
+    here = signed_in_client(admin_user)
+    # when it sets its own password in the admin
+    response = here.post(
+        f"/admin/ssa_ops/user/{admin_user.pk}/password/",
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    # then this session carries on, the other one and the token are gone
+    assert response.status_code == 302
+    assert here.get("/admin/").status_code == 200
+    assert elsewhere.get("/admin/").status_code == 302
+    assert status_with_token(key) == 401
+    assert len(sessions_of(admin_user)) == 1
