@@ -561,17 +561,21 @@ def application_create(
     return application
 
 
-def _customer_limit_check(*, program, rule, id_number, on) -> None:
+def _customer_limit_check(*, program, rule, id_number, on, exclude_pk=None) -> None:
     """The rule's maximum units per customer in its rolling period: applications of the same
     person (by ID number) under the program, being signed or approved within the period, count
     with their entitlement (or the rule's, while being signed)."""
     since = on - datetime.timedelta(days=rule.period_days)
-    others = SpecialApplication.objects.filter(
-        personal_lookup(SpecialApplication, "id_number", id_number),
-        program=program,
-        status__in=[SpecialApplication.Status.SIGNING, SpecialApplication.Status.APPROVED],
-        applied_on__gt=since,
-    ).select_related("rule")
+    others = (
+        SpecialApplication.objects.filter(
+            personal_lookup(SpecialApplication, "id_number", id_number),
+            program=program,
+            status__in=[SpecialApplication.Status.SIGNING, SpecialApplication.Status.APPROVED],
+            applied_on__gt=since,
+        )
+        .exclude(pk=exclude_pk)
+        .select_related("rule")
+    )
     held = sum(a.entitlement_units or a.rule.entitlement_units for a in others)
     if others and held + rule.entitlement_units > rule.max_units_per_customer:
         numbers = ", ".join(str(a) for a in others)
@@ -596,8 +600,19 @@ _APPLICATIONS = SpecialApplication.objects.select_related(
 
 
 def application_submit(*, actor, pk) -> SpecialApplication:
-    """Send for signing: one step per approver of the rule version, the first one emailed."""
+    """Send for signing: one step per approver of the rule version, the first one emailed.
+    The person's units in the rule's period are checked again under a lock on the program, so
+    two applications of one person sent at once cannot both pass."""
     with transaction.atomic():
+        draft = SpecialApplication.objects.select_related("rule").get(pk=pk)
+        lock_for_update(Program.objects.all(), draft.program_id)
+        _customer_limit_check(
+            program=draft.program_id,
+            rule=draft.rule,
+            id_number=draft.id_number,
+            on=draft.applied_on,
+            exclude_pk=draft.pk,
+        )
         application = transition_run(
             queryset=_APPLICATIONS,
             pk=pk,

@@ -541,3 +541,17 @@ def test_a_person_over_the_rules_units_in_the_period_is_refused(make_user):
     assert SpecialApplication.objects.count() == 1
     # a draft holds nothing; another person is not concerned
     vip_application(ops=ops, dealer=DealerFactory(), program=program)
+
+
+def test_two_drafts_of_one_person_cannot_both_be_sent_for_signing(make_user):
+    ops = make_user(Role.OPS)
+    program = program_with_rule()
+    number = resident_id(sequence="655")
+    first = vip_application(ops=ops, dealer=DealerFactory(), program=program, id_number=number)
+    second = vip_application(ops=ops, dealer=DealerFactory(), program=program, id_number=number)
+    services.application_submit(actor=ops, pk=first.pk)
+    with pytest.raises(ApplicationError) as refused:
+        services.application_submit(actor=ops, pk=second.pk)
+    assert refused.value.code == "customer_limit"
+    second.refresh_from_db()
+    assert second.status == SpecialApplication.Status.DRAFT
