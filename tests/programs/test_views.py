@@ -277,3 +277,52 @@ def test_id_numbers_are_encrypted_masked_and_shown_only_on_request(client, make_
     # ops find it by the full number, through the lookup hash
     listed = client.get(f"/programs/applications/?q={number}").content.decode()
     assert application.number in listed
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_programs_page_answers_every_role_without_an_error(client, make_user, role, reasons):
+    ops, dealer_user = make_user(Role.OPS), make_user(Role.DEALER)
+    program = program_with_rule()
+    account = services.corporate_account_create(
+        actor=dealer_user, dealer=dealer_user.dealer, values=account_values()
+    )
+    application = vip_application(ops=ops, dealer=dealer_user.dealer, program=program, submit=True)
+    employee = program_with_rule(type="employee")
+    qualification = services.qualification_create(
+        actor=dealer_user,
+        program=employee,
+        dealer=dealer_user.dealer,
+        values={"customer_name": "赵", "id_number": resident_id(), "employer_name": "伙伴"},
+        documents=[png_upload()],
+    )
+    services.qualification_submit(actor=dealer_user, pk=qualification.pk)
+    user = dealer_user if role == Role.DEALER else make_user(role)
+    if role == Role.VENDOR:
+        user.vendor = employee.checking_vendor
+        user.save()
+    client.force_login(user)
+    urls = [
+        "/",
+        "/programs/",
+        f"/programs/{program.pk}/",
+        f"/programs/{program.pk}/rules/new/",
+        "/programs/accounts/",
+        "/programs/accounts/?queue=1",
+        "/programs/accounts/new/",
+        f"/programs/accounts/{account.pk}/",
+        f"/programs/accounts/{account.pk}/edit/",
+        "/programs/applications/",
+        "/programs/applications/new/",
+        f"/programs/applications/{application.pk}/",
+        "/programs/qualifications/",
+        "/programs/qualifications/?queue=1",
+        "/programs/qualifications/new/",
+        f"/programs/qualifications/{qualification.pk}/",
+        "/reasons/",
+        "/reasons/new/",
+    ]
+    answers = {url: client.get(url).status_code for url in urls}
+    assert set(answers.values()) <= {200, 302, 403, 404}, answers
+    assert answers["/programs/accounts/"] == (
+        200 if role != Role.VENDOR and role != Role.IT else 403
+    )
