@@ -37,13 +37,13 @@ DOCUMENTS = [
     ("appointment_letter", "任职文件", "Appointment letter"),
 ]
 REASONS = [
-    ("DOC_MISSING", "缺少必要文件", "A required document is missing"),
-    ("DOC_UNREADABLE", "文件不清晰", "A document cannot be read"),
-    ("INFO_MISMATCH", "信息与文件不一致", "Details do not match the documents"),
-    ("NOT_ELIGIBLE", "不符合项目条件", "Not eligible under the program"),
-    ("DUPLICATE", "重复申请", "Duplicate"),
-    ("EMPLOYMENT_CONFIRMED", "在职情况已核实", "Employment confirmed"),
-    ("EMPLOYMENT_NOT_FOUND", "未查到在职记录", "No record of employment found"),
+    ("DOC_MISSING", "缺少必要文件", "A required document is missing", "all"),
+    ("DOC_UNREADABLE", "文件不清晰", "A document cannot be read", "all"),
+    ("INFO_MISMATCH", "信息与文件不一致", "Details do not match the documents", "all"),
+    ("NOT_ELIGIBLE", "不符合项目条件", "Not eligible under the program", "all"),
+    ("DUPLICATE", "重复申请", "Duplicate", "all"),
+    ("EMPLOYMENT_CONFIRMED", "在职情况已核实", "Employment confirmed", "check"),
+    ("EMPLOYMENT_NOT_FOUND", "未查到在职记录", "No record of employment found", "check"),
 ]
 ALL_KINDS = ["programs.corporateaccount", "programs.specialapplication", "programs.qualification"]
 APPROVERS = {
@@ -136,9 +136,15 @@ def programs_demo(*, users, dealers, vendor, stdout=None):
     today = timezone.localdate()
     lead, ops = users["opslead"], users["ops"]
     dealer_user, dealer2 = users["dealer"], users["dealer2"]
-    for code, zh, en in REASONS:
+    for code, zh, en, kinds in REASONS:
         if not Reason.objects.filter(code=code).exists():
-            reason_create(actor=lead, code=code, label_zh=zh, label_en=en, applies_to=ALL_KINDS)
+            reason_create(
+                actor=lead,
+                code=code,
+                label_zh=zh,
+                label_en=en,
+                applies_to=ALL_KINDS if kinds == "all" else ["programs.qualification"],
+            )
     for code, series, zh, en, msrp in MODELS:
         services.vehicle_model_create(
             actor=lead, code=code, series=series, name_zh=zh, name_en=en, msrp=msrp

@@ -805,7 +805,9 @@ def approval_step_reassign(
         email = step.approver_email if approver_email is None else approver_email
         name = text_clean(name, max_length=100, required=True)
         email = _required_email(email)
-        changes = {"approver_name": [step.approver_name, name]}
+        changes = {}
+        if name != step.approver_name:
+            changes["approver_name"] = [step.approver_name, name]
         if email != step.approver_email:
             changes["approver_email"] = [step.approver_email, email]
         transition_perform(
