@@ -131,7 +131,7 @@ def test_ops_record_and_send_an_application_and_see_its_steps(make_user, api_log
 
 
 def test_an_invalid_id_number_is_a_400_naming_the_field(make_user, api_login):
-    ops = make_user(Role.OPS)
+    ops = make_user(Role.OPS, language="en")
     program = program_with_rule()
     number = resident_id()
     wrong = number[:17] + ("0" if number[17] != "0" else "1")
