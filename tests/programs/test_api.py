@@ -149,6 +149,7 @@ def test_an_invalid_id_number_is_a_400_naming_the_field(make_user, api_login):
             },
         },
         format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     assert response.json()["fields"]["id_number"] == [
