@@ -53,12 +53,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--documents", type=int, default=90, help="generated invoices")
     parser.add_argument("--processes", type=int, default=WORKER_PROCESSES)
+    parser.add_argument(
+        "--engine-sample",
+        type=int,
+        default=2,
+        help="also read every n-th image with each engine alone (0: never)",
+    )
     args = parser.parse_args()
     from claims.invoice_reader.synthetic import KINDS, VARIANTS
 
     WORK.mkdir(parents=True, exist_ok=True)
     jobs = [
-        (index, KINDS[index % len(KINDS)], VARIANTS[(index // len(KINDS) + index) % len(VARIANTS)])
+        (
+            index,
+            KINDS[index % len(KINDS)],
+            VARIANTS[(index // len(KINDS) + index) % len(VARIANTS)],
+            args.engine_sample > 0 and index % args.engine_sample == 0,
+        )
         for index in range(args.documents)
     ]
     context = get_context("spawn")
@@ -90,6 +101,7 @@ def main():
             ),
             "bench_wall_seconds": round(wall, 1),
         },
+        "engines_alone": _engines_alone(documents),
         "safety": _safety(documents),
         "real": _real_files(),
     }
@@ -121,7 +133,7 @@ def _read_generated(job):
     from claims.invoice_reader.compare import MATCH, invoice_compare
     from claims.invoice_reader.synthetic import invoice_generate, invoice_image, invoice_render
 
-    index, kind, variant = job
+    index, kind, variant, compare_engines = job
     rng = random.Random(SEED + index)
     invoice = invoice_generate(rng, kind)
     document = invoice_render(invoice, variant, rng)
@@ -152,6 +164,16 @@ def _read_generated(job):
         if comparison.fields[name].result == MATCH:
             unsafe.append(name)
     honest = invoice_compare(reading, invoice.truth)
+    engines = {}
+    if compare_engines and variant in SCAN_VARIANTS + PHOTO_VARIANTS and variant != "pdf_image":
+        from claims.invoice_reader.reader import read_image_with
+
+        for engine in ("tesseract", "rapidocr"):
+            alone = read_image_with(document.data, engine)
+            engines[engine] = {
+                "seconds": alone.seconds,
+                "values": {name: alone.value(name) for name in invoice.truth},
+            }
     return {
         "index": index,
         "kind": kind,
@@ -166,6 +188,7 @@ def _read_generated(job):
         "truth": invoice.truth,
         "values": values,
         "unsafe_matches": unsafe,
+        "engines_alone": engines,
         "overall": honest.result,
         "wrong_matches": [
             name
@@ -268,6 +291,46 @@ def _per_minute(documents, processes):
     seconds = sum(doc["seconds"] for doc in documents)
     pages = sum(doc["pages"] for doc in documents)
     return round(pages / seconds * 60 * processes, 1)
+
+
+def _engines_alone(documents):
+    """Each engine alone on a sample of the images, beside the combined pipeline."""
+    from claims.invoice_reader.fields import FIELD_NAMES
+
+    sample = [doc for doc in documents if doc["engines_alone"]]
+    if not sample:
+        return None
+    result = {"documents": len(sample)}
+    for engine in ("tesseract", "rapidocr", "combined"):
+        right = total = 0
+        per_field = {}
+        for name in FIELD_NAMES:
+            field_right = field_total = 0
+            for doc in sample:
+                expected = doc["truth"].get(name)
+                if expected is None:
+                    continue
+                values = (
+                    doc["values"]
+                    if engine == "combined"
+                    else doc["engines_alone"][engine]["values"]
+                )
+                field_total += 1
+                field_right += values.get(name) == expected
+            if field_total:
+                per_field[name] = round(100 * field_right / field_total, 1)
+                right += field_right
+                total += field_total
+        seconds = [
+            doc["seconds"] if engine == "combined" else doc["engines_alone"][engine]["seconds"]
+            for doc in sample
+        ]
+        result[engine] = {
+            "all_fields_percent": round(100 * right / total, 1),
+            "fields_percent": per_field,
+            "seconds_per_page_mean": round(statistics.mean(seconds), 3),
+        }
+    return result
 
 
 def _safety(documents):

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from dealers import selectors, services
 from dealers.models import Dealer, DealerChangeRequest, DealerContact
-from ssa_ops.api import JobSerializer, int_param
+from ssa_ops.api import JobSerializer, int_param, text_param
 from ssa_ops.attachment_api import AttachmentSerializer
 from ssa_ops.attachments import EXCEL_KINDS, attachments_for, upload_check
 from ssa_ops.audit import audit_events_for
@@ -129,8 +129,8 @@ class DealerListApi(ListAPIView):
         params = self.request.query_params
         dealers = selectors.dealer_search(
             user=self.request.user,
-            query=params.get("q", ""),
-            status=params.get("status", ""),
+            query=text_param(self.request, "q", max_length=100),
+            status=text_param(self.request, "status", max_length=30),
             region=int_param(self.request, "region", minimum=1),
         )
         return selectors.DEALER_SORTING.apply(dealers, params.get("sort", ""), strict=True)[0]
@@ -191,8 +191,8 @@ class ChangeRequestListApi(ListAPIView):
         requests = selectors.change_request_search(
             user=self.request.user,
             queue=queue,
-            query=params.get("q", "")[:100],
-            status=params.get("status", ""),
+            query=text_param(self.request, "q", max_length=100),
+            status=text_param(self.request, "status", max_length=30),
             region=int_param(self.request, "region", minimum=1),
         )
         sorting = selectors.CHANGE_QUEUE_SORTING if queue else selectors.CHANGE_REQUEST_SORTING

@@ -25,6 +25,7 @@ from ssa_ops.errors import ApplicationError
 from ssa_ops.excel_import import import_template_build
 from ssa_ops.jobs import job_start
 from ssa_ops.roles import Role
+from ssa_ops.validation import query_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -79,7 +80,7 @@ def dealer_export_one(request, pk):
 
 @permission_required("dealers.view_all_dealers", raise_exception=True)
 def contact_index(request):
-    query = request.GET.get("q", "").strip()[:100]
+    query = query_text(request, "q")
     contacts, sort = selectors.CONTACT_SORTING.apply(
         selectors.contact_list(user=request.user, query=query), request.GET.get("sort", "")
     )

@@ -1,6 +1,7 @@
 """The one append-only audit log: written in the same transaction as the change it records."""
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 
 from ssa_ops.models import AUDIT_ACTION_LABELS, AuditEvent
 from ssa_ops.texts import is_stored_text
@@ -113,6 +114,16 @@ def field_changes(instance, new_values: dict) -> dict:
     changes = {}
     for field, new in new_values.items():
         old = getattr(instance, field)
+        wrap = getattr(_model_field(instance, field), "wrap", None)
+        if wrap is not None:  # a personal value: compared and recorded masked, never in clear
+            new = wrap(new)
         if old != new:
             changes[field] = [old, new]
     return changes
+
+
+def _model_field(instance, name):
+    try:
+        return instance._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None

@@ -221,9 +221,7 @@ ATTACHMENT_MAX_PIXELS = int(os.environ.get("ATTACHMENT_MAX_PIXELS", str(40_000_0
 ATTACHMENT_MAX_PDF_PAGES = int(os.environ.get("ATTACHMENT_MAX_PDF_PAGES", "200"))
 # Imports (.xlsx, .xls, .csv): refused before any row is read when over these.
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "100000"))
-IMPORT_MAX_UNPACKED_BYTES = int(
-    os.environ.get("IMPORT_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024))
-)
+IMPORT_MAX_UNPACKED_BYTES = int(os.environ.get("IMPORT_MAX_UNPACKED_BYTES", str(200 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -301,6 +299,8 @@ REST_FRAMEWORK = {
         "ssa_ops.api_request.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # JSON only, whatever the Accept header asks: an error is always {"code", "detail"}.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "ssa_ops.api_request.JSONParser",
         "rest_framework.parsers.FormParser",
@@ -325,6 +325,10 @@ SPECTACULAR_SETTINGS = {
         "DealerStatusEnum": "dealers.models.Dealer.Status",
         "ChangeRequestStatusEnum": "dealers.models.DealerChangeRequest.Status",
         "JobStatusEnum": "ssa_ops.models.BackgroundJob.Status",
+        "AccountStatusEnum": "programs.models.CorporateAccount.Status",
+        "ApplicationStatusEnum": "programs.models.SpecialApplication.Status",
+        "ApprovalStepStatusEnum": "programs.models.ApprovalStep.Status",
+        "QualificationStatusEnum": "programs.models.Qualification.Status",
     },
 }
 

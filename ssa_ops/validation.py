@@ -122,3 +122,10 @@ def resident_id_clean(value) -> str:
             _("The check character of this ID number is wrong."), code="id_number_check"
         )
     return number
+
+
+def query_text(request, name: str, max_length=100) -> str:
+    """A page's list filter typed into the address bar: text a column can hold, or nothing
+    (a filter with NUL or other control characters is ignored, never sent to the database)."""
+    text = request.GET.get(name, "").strip()[:max_length]
+    return "" if any(ord(character) < 32 for character in text) else text

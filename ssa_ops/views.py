@@ -37,6 +37,7 @@ from ssa_ops.models import OutboundEmail
 from ssa_ops.notifications import outbound_email_resend
 from ssa_ops.roles import Role
 from ssa_ops.selectors import OUTBOX_SORTING, email_template_choices, outbound_email_list
+from ssa_ops.validation import query_text
 
 logger = logging.getLogger(__name__)
 
@@ -122,9 +123,9 @@ def attachment_rendition(request, attachment_id, page):
 @permission_required("ssa_ops.view_outboundemail", raise_exception=True)
 def outbox(request):
     filters = {
-        "status": request.GET.get("status", ""),
-        "template": request.GET.get("template", ""),
-        "query": request.GET.get("q", "").strip()[:100],
+        "status": query_text(request, "status"),
+        "template": query_text(request, "template"),
+        "query": query_text(request, "q"),
     }
     emails, sort = OUTBOX_SORTING.apply(outbound_email_list(**filters), request.GET.get("sort", ""))
     page = Paginator(emails, 50).get_page(request.GET.get("page"))

@@ -217,3 +217,19 @@ def test_exports_write_formulas_as_text_and_read_back_the_same(
     assert result.ok, result.errors
     dealer.refresh_from_db()
     assert (dealer.name_zh, dealer.address, dealer.legal_entity) == tuple(FORMULAS.values())
+
+
+def test_a_nul_byte_in_a_list_filter_never_reaches_the_database(client, make_user):
+    lead = make_user(Role.OPS_LEAD)
+    api = _api(lead)
+    for url in (
+        "/api/v1/dealers/?q=%00",
+        "/api/v1/dealers/?status=%00",
+        "/api/v1/dealers/change-requests/?q=%00",
+        "/api/v1/dealers/change-requests/?status=a%00b",
+    ):
+        response = api.get(url)
+        assert (response.status_code, response.json()["code"]) == (400, "invalid_parameter"), url
+    client.force_login(lead)
+    for url in ("/outbox/?q=%00", "/outbox/?template=%00", "/dealers/contacts/?q=%00"):
+        assert client.get(url).status_code == 200, url
