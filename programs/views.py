@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -44,12 +45,38 @@ def _form_errors(form, error: ValidationError):
 
 def _list_page(request, *, queryset_for, sorting, statuses, template, title, extra=None):
     form = ListFilterForm(request.GET or None, statuses=statuses)
-    records, sort = sorting.apply(queryset_for(**form.filters()), request.GET.get("sort", ""))
+    filters = form.filters()
+    records, sort = sorting.apply(queryset_for(**filters), request.GET.get("sort", ""))
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    # Counts per state beside the filters: the same filters, any state, one query.
+    counted = dict(
+        queryset_for(**{**filters, "status": ""})
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    state_counts = [
+        {
+            "value": value,
+            "label": label,
+            "count": counted[value],
+            "active": value == filters["status"],
+        }
+        for value, label in statuses
+        if counted.get(value)
+    ]
     return render(
         request,
         template,
-        {"page": page, "form": form, "sort": sort, "title": title, **(extra or {})},
+        {
+            "page": page,
+            "form": form,
+            "sort": sort,
+            "title": title,
+            "state_counts": state_counts,
+            **(extra or {}),
+        },
     )
 
 

@@ -76,7 +76,9 @@ def test_a_dealer_sees_its_own_records_and_not_another_dealers(client, make_user
     )
     application = vip_application(ops=ops, dealer=dealer.dealer)
     client.force_login(dealer)
-    assert account.number in client.get("/programs/accounts/").content.decode()
+    listed = client.get("/programs/accounts/").content.decode()
+    assert account.number in listed
+    assert 'data-status="draft"' in listed  # counts per state beside the filters
     assert client.get(f"/programs/applications/{application.pk}/").status_code == 200
     client.force_login(dealer2)
     assert account.number not in client.get("/programs/accounts/").content.decode()
