@@ -66,8 +66,8 @@ def main():
     jobs = [
         (
             index,
-            KINDS[index % len(KINDS)],
-            VARIANTS[(index // len(KINDS) + index) % len(VARIANTS)],
+            KINDS[(index // len(VARIANTS)) % len(KINDS)],
+            VARIANTS[index % len(VARIANTS)],
             args.engine_sample > 0 and index % args.engine_sample == 0,
         )
         for index in range(args.documents)

@@ -496,7 +496,11 @@ def _still_missing(reading: InvoiceReading) -> bool:
         if name == "vin" and reading.type != "motor_vehicle":
             continue
         field = reading.fields.get(name)
-        if field is None or (field.valid is False and name != "total_amount"):
+        if field is None:
+            return True
+        # The total's own failure is the sum's; a garbled uppercase amount is common.
+        failed = reading.checks.get("amounts_add_up") is False or field.valid is False
+        if failed and (name != "total_amount" or reading.checks.get("amounts_add_up") is False):
             return True
     return False
 
