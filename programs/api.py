@@ -18,7 +18,7 @@ from programs.models import (
     SpecialApplication,
     VehicleModel,
 )
-from ssa_ops.api import InvalidParameter, int_param
+from ssa_ops.api import InvalidParameter, int_param, text_param
 from ssa_ops.attachment_api import AttachmentSerializer
 from ssa_ops.attachments import attachments_for
 from ssa_ops.permissions import requires
@@ -111,9 +111,9 @@ class ProgramListApi(ListAPIView):
 
     def get_queryset(self):
         programs = selectors.program_list(user=self.request.user)
-        kind = self.request.query_params.get("type", "")
+        kind = text_param(self.request, "type", max_length=20)
         if kind:
-            programs = programs.filter(type=kind[:20])
+            programs = programs.filter(type=kind)
         return selectors.PROGRAM_SORTING.apply(
             programs, self.request.query_params.get("sort", ""), strict=True
         )[0]
@@ -148,7 +148,7 @@ class ProgramRuleApi(APIView):
     )
     def get(self, request, pk):
         program = selectors.program_get(user=request.user, pk=pk)
-        on = request.query_params.get("on", "")
+        on = text_param(request, "on", max_length=10)
         try:
             on_date = datetime.date.fromisoformat(on) if on else datetime.date.today()
         except ValueError:
@@ -272,8 +272,8 @@ class AccountListApi(ListAPIView):
         accounts = selectors.corporate_account_search(
             user=self.request.user,
             queue=params.get("queue", "").lower() in ("1", "true"),
-            query=params.get("q", "")[:100],
-            status=params.get("status", "")[:20],
+            query=text_param(self.request, "q", max_length=100),
+            status=text_param(self.request, "status", max_length=20),
         )
         return selectors.ACCOUNT_SORTING.apply(accounts, params.get("sort", ""), strict=True)[0]
 
@@ -461,8 +461,8 @@ class ApplicationListApi(ListAPIView):
         params = self.request.query_params
         applications = selectors.special_application_search(
             user=self.request.user,
-            query=params.get("q", "")[:100],
-            status=params.get("status", "")[:20],
+            query=text_param(self.request, "q", max_length=100),
+            status=text_param(self.request, "status", max_length=20),
             program=int_param(self.request, "program", minimum=1),
         )
         return selectors.APPLICATION_SORTING.apply(
@@ -614,8 +614,8 @@ class QualificationListApi(ListAPIView):
         params = self.request.query_params
         qualifications = selectors.qualification_search(
             user=self.request.user,
-            query=params.get("q", "")[:100],
-            status=params.get("status", "")[:20],
+            query=text_param(self.request, "q", max_length=100),
+            status=text_param(self.request, "status", max_length=20),
             queue=params.get("queue", "").lower() in ("1", "true"),
         )
         return selectors.QUALIFICATION_SORTING.apply(

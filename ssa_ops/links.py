@@ -26,6 +26,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -182,7 +183,10 @@ def decision_link_decide(*, token: str, decision: str, comment="") -> DecisionLi
     (which may refuse, e.g. the step is no longer waiting), mark the link used, audit both."""
     if decision not in DECISIONS:
         raise ApplicationError(_("Choose approve or reject."), code="invalid_decision")
-    comment = text_clean(comment, max_length=2000, multiline=True)
+    try:
+        comment = text_clean(comment, max_length=2000, multiline=True)
+    except ValidationError as error:
+        raise ApplicationError(" ".join(error.messages), code="invalid_comment") from None
     if decision == "reject" and not comment:
         raise ApplicationError(_("Say why you reject it."), code="comment_required")
     with transaction.atomic():

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 
+from ssa_ops.api_request import text_param
 from ssa_ops.models import Reason
 from ssa_ops.reasons import reason_create, reason_kind_choices, reason_list, reason_update
 from ssa_ops.sorting import Sorting
@@ -125,8 +126,7 @@ class ReasonListApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        params = self.request.query_params
         return reason_list(
-            kind=params.get("kind", "")[:100],
-            active_only=params.get("active", "").lower() in ("1", "true"),
+            kind=text_param(self.request, "kind", max_length=100),
+            active_only=self.request.query_params.get("active", "").lower() in ("1", "true"),
         )

@@ -254,3 +254,18 @@ def test_ops_leads_add_programs_and_everyone_reads_the_model_catalog(make_user, 
     program_with_rule()
     models = api_login(make_user(Role.DEALER)).get("/api/v1/programs/models/").json()["results"]
     assert [m["msrp"] for m in models] == ["250000.00"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/programs/?type=a%00b",
+        "/api/v1/programs/accounts/?q=a%00b",
+        "/api/v1/programs/applications/?status=a%00b",
+        "/api/v1/programs/qualifications/?q=a%00b",
+        "/api/v1/reasons/?kind=a%00b",
+    ],
+)
+def test_a_filter_with_nul_is_a_400_never_a_query(make_user, api_login, url):
+    response = api_login(make_user(Role.OPS)).get(url)
+    assert response.status_code == 400 and response.json()["code"] == "invalid_parameter"

@@ -175,3 +175,22 @@ def test_an_id_card_scan_opens_for_the_approver_and_the_look_is_recorded(client,
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
     look = PersonalDataAccess.objects.get()
     assert look.user is None and KAM in look.reason
+
+
+@pytest.mark.parametrize("comment", ["x" * 2001, "bad\x00text"])
+def test_a_comment_that_cannot_be_stored_is_refused_on_the_page(
+    client, signing_application, comment
+):
+    before = _state(signing_application)
+    response = client.post(_url(latest_token(KAM)), {"decision": "reject", "comment": comment})
+    assert response.status_code == 200
+    assert 'id="link-error"' in response.content.decode()
+    assert _state(signing_application) == before
+    assert DecisionLink.objects.get(status="active").used_at is None
+
+
+def test_an_unknown_decision_changes_nothing(client, signing_application):
+    before = _state(signing_application)
+    response = client.post(_url(latest_token(KAM)), {"decision": "delete"})
+    assert response.status_code == 200 and 'id="link-error"' in response.content.decode()
+    assert _state(signing_application) == before
