@@ -392,6 +392,11 @@ class SpecialApplication(ConcurrentTransitionMixin, TimeStampedModel):
         return f"AP-{self.pk:05d}" if self.pk else "AP (new)"
 
     @property
+    def current_step(self):
+        """The step waiting for its approver (from prefetched steps in lists), or None."""
+        return next((s for s in self.steps.all() if s.status == ApprovalStep.Status.PENDING), None)
+
+    @property
     def units_left(self) -> int:
         return max(self.entitlement_units - self.units_used, 0)
 
