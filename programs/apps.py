@@ -40,7 +40,13 @@ ROLE_PERMISSIONS = {
         "programs.change_qualification",
         "programs.view_qualification",
     ],
-    "vendor": ["programs.view_qualification", "programs.check_qualification"],
+    # The checking vendor reads the ID number and the proof of employment it checks (only on
+    # the qualifications assigned to its company; every look recorded).
+    "vendor": [
+        "programs.view_qualification",
+        "programs.check_qualification",
+        "ssa_ops.view_personal_data",
+    ],
     "it": [*_VIEW_CATALOG],
 }
 

@@ -328,3 +328,30 @@ def test_every_programs_page_answers_every_role_without_an_error(client, make_us
     assert answers["/programs/accounts/"] == (
         200 if role != Role.VENDOR and role != Role.IT else 403
     )
+
+
+def test_the_vendor_opens_the_proof_it_checks_and_no_other(client, make_user):
+    from ssa_ops.attachments import attachments_for
+    from ssa_ops.models import PersonalDataAccess
+
+    dealer_user = make_user(Role.DEALER)
+    program = program_with_rule(type="employee")
+    qualification = services.qualification_create(
+        actor=dealer_user,
+        program=program,
+        dealer=dealer_user.dealer,
+        values={"customer_name": "赵静", "id_number": resident_id(), "employer_name": "伙伴"},
+        documents=[png_upload("社保.png")],
+    )
+    services.qualification_submit(actor=dealer_user, pk=qualification.pk)
+    proof = attachments_for(qualification).get()
+    client.force_login(UserFactory(role=Role.VENDOR, vendor=program.checking_vendor))
+    response = client.get(f"/attachments/{proof.pk}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    assert PersonalDataAccess.objects.filter(field="document:employment_proof").count() == 1
+    other = program_with_rule(type="employee").checking_vendor
+    client.force_login(UserFactory(role=Role.VENDOR, vendor=other))
+    assert client.get(f"/attachments/{proof.pk}/").status_code == 404
+    client.force_login(make_user(Role.DEALER))
+    assert client.get(f"/attachments/{proof.pk}/").status_code == 404
