@@ -21,6 +21,8 @@ from programs.models import (
 from ssa_ops.api import InvalidParameter, int_param, text_param
 from ssa_ops.attachment_api import AttachmentSerializer
 from ssa_ops.attachments import attachments_for
+from ssa_ops.audit import audit_events_for
+from ssa_ops.models import AuditEvent
 from ssa_ops.permissions import requires
 
 
@@ -30,6 +32,44 @@ def _sort_parameter(keys: str) -> OpenApiParameter:
 
 def _documents(owner, context):
     return AttachmentSerializer(attachments_for(owner), many=True, context=context).data
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """One timeline entry: who, when, what, from which state to which, why (coded reasons as
+    codes and as words in the reader's language, and the comment)."""
+
+    action_label = serializers.CharField(read_only=True)
+    reason = serializers.CharField(source="reason_display", read_only=True)
+    reason_labels = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "created_at",
+            "actor_name",
+            "action",
+            "action_label",
+            "from_state",
+            "to_state",
+            "reason_codes",
+            "reason_labels",
+            "reason",
+            "changes",
+        ]
+
+
+def _history_api(name, *, permission, get, events=audit_events_for):
+    class HistoryApi(APIView):
+        permission_classes = [requires(permission)]
+
+        @extend_schema(responses=EventSerializer(many=True), operation_id=f"{name}_history")
+        def get(self, request, pk):
+            record = get(user=request.user, pk=pk)
+            return Response(EventSerializer(events(record), many=True).data)
+
+    HistoryApi.__name__ = HistoryApi.__qualname__ = f"{name.title()}HistoryApi"
+    HistoryApi.__doc__ = "The record's timeline, newest first."
+    return HistoryApi
 
 
 # Programs and rules -----------------------------------------------------------------------------
@@ -644,3 +684,17 @@ class QualificationDetailApi(APIView):
         return Response(
             QualificationDetailSerializer(qualification, context={"request": request}).data
         )
+
+
+AccountHistoryApi = _history_api(
+    "account", permission="programs.view_corporateaccount", get=selectors.corporate_account_get
+)
+ApplicationHistoryApi = _history_api(
+    "application",
+    permission="programs.view_specialapplication",
+    get=selectors.special_application_get,
+    events=selectors.application_timeline,
+)
+QualificationHistoryApi = _history_api(
+    "qualification", permission="programs.view_qualification", get=selectors.qualification_get
+)

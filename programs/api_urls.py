@@ -12,12 +12,18 @@ urlpatterns = [
     path("models/", api.VehicleModelListApi.as_view(), name="api-vehicle-model-list"),
     path("accounts/", api.AccountListApi.as_view(), name="api-account-list"),
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="api-account-detail"),
+    path("accounts/<int:pk>/history/", api.AccountHistoryApi.as_view(), name="api-account-history"),
     *workflow_api_urls(CorporateAccount, prefix="accounts/"),
     path("applications/", api.ApplicationListApi.as_view(), name="api-application-list"),
     path(
         "applications/<int:pk>/",
         api.ApplicationDetailApi.as_view(),
         name="api-application-detail",
+    ),
+    path(
+        "applications/<int:pk>/history/",
+        api.ApplicationHistoryApi.as_view(),
+        name="api-application-history",
     ),
     path(
         "applications/<int:pk>/steps/<int:step_pk>/resend/",
@@ -36,6 +42,11 @@ urlpatterns = [
         "qualifications/<int:pk>/",
         api.QualificationDetailApi.as_view(),
         name="api-qualification-detail",
+    ),
+    path(
+        "qualifications/<int:pk>/history/",
+        api.QualificationHistoryApi.as_view(),
+        name="api-qualification-history",
     ),
     path(
         "qualifications/<int:pk>/documents/",

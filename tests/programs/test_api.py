@@ -269,3 +269,17 @@ def test_ops_leads_add_programs_and_everyone_reads_the_model_catalog(make_user, 
 def test_a_filter_with_nul_is_a_400_never_a_query(make_user, api_login, url):
     response = api_login(make_user(Role.OPS)).get(url)
     assert response.status_code == 400 and response.json()["code"] == "invalid_parameter"
+
+
+def test_the_dealer_reads_why_its_account_was_reset(make_user, api_login, reasons):
+    dealer_user, ops = make_user(Role.DEALER), make_user(Role.OPS)
+    account = _account(dealer_user)
+    services.corporate_account_reset(
+        actor=ops, pk=account.pk, reasons=["DOC_MISSING"], reason="请上传清晰的营业执照"
+    )
+    history = api_login(dealer_user).get(f"/api/v1/programs/accounts/{account.pk}/history/")
+    latest = history.json()[0]
+    assert (latest["action"], latest["reason_codes"]) == ("reset", ["DOC_MISSING"])
+    assert latest["reason_labels"] and "请上传清晰的营业执照" in latest["reason"]
+    other = api_login(make_user(Role.DEALER))
+    assert other.get(f"/api/v1/programs/accounts/{account.pk}/history/").status_code == 404
