@@ -363,24 +363,27 @@ class DocumentUploadSerializer(serializers.Serializer):
     documents = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=10)
 
 
-class QualificationDocumentsApi(APIView):
-    """Attach proofs of employment to a draft qualification (multipart `documents`)."""
+def _documents_api(name, *, permission, get, add, detail_serializer):
+    class DocumentsApi(APIView):
+        permission_classes = [requires(permission)]
+        parser_classes = [MultiPartParser]
 
-    permission_classes = [requires("programs.change_qualification")]
-    parser_classes = [MultiPartParser]
+        @extend_schema(
+            request=DocumentUploadSerializer,
+            responses=detail_serializer,
+            operation_id=f"{name}_documents_add",
+        )
+        def post(self, request, pk):
+            record = get(user=request.user, pk=pk)
+            body = DocumentUploadSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            add(actor=request.user, pk=record.pk, documents=body.validated_data["documents"])
+            record = get(user=request.user, pk=pk)
+            return Response(detail_serializer(record, context={"request": request}).data)
 
-    @extend_schema(request=DocumentUploadSerializer, responses=None)
-    def post(self, request, pk):
-        qualification = selectors.qualification_get(user=request.user, pk=pk)
-        body = DocumentUploadSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.qualification_add_proof(
-            actor=request.user, pk=qualification.pk, documents=body.validated_data["documents"]
-        )
-        qualification.refresh_from_db()
-        return Response(
-            QualificationDetailSerializer(qualification, context={"request": request}).data
-        )
+    DocumentsApi.__name__ = DocumentsApi.__qualname__ = f"{name.title()}DocumentsApi"
+    DocumentsApi.__doc__ = "Attach documents (multipart `documents`) while the record is editable."
+    return DocumentsApi
 
 
 # Applications -----------------------------------------------------------------------------------
@@ -697,4 +700,26 @@ ApplicationHistoryApi = _history_api(
 )
 QualificationHistoryApi = _history_api(
     "qualification", permission="programs.view_qualification", get=selectors.qualification_get
+)
+
+AccountDocumentsApi = _documents_api(
+    "account",
+    permission="programs.change_corporateaccount",
+    get=selectors.corporate_account_get,
+    add=services.corporate_account_add_documents,
+    detail_serializer=AccountDetailSerializer,
+)
+ApplicationDocumentsApi = _documents_api(
+    "application",
+    permission="programs.change_specialapplication",
+    get=selectors.special_application_get,
+    add=services.application_add_documents,
+    detail_serializer=ApplicationDetailSerializer,
+)
+QualificationDocumentsApi = _documents_api(
+    "qualification",
+    permission="programs.change_qualification",
+    get=selectors.qualification_get,
+    add=services.qualification_add_proof,
+    detail_serializer=QualificationDetailSerializer,
 )

@@ -13,12 +13,22 @@ urlpatterns = [
     path("accounts/", api.AccountListApi.as_view(), name="api-account-list"),
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="api-account-detail"),
     path("accounts/<int:pk>/history/", api.AccountHistoryApi.as_view(), name="api-account-history"),
+    path(
+        "accounts/<int:pk>/documents/",
+        api.AccountDocumentsApi.as_view(),
+        name="api-account-documents",
+    ),
     *workflow_api_urls(CorporateAccount, prefix="accounts/"),
     path("applications/", api.ApplicationListApi.as_view(), name="api-application-list"),
     path(
         "applications/<int:pk>/",
         api.ApplicationDetailApi.as_view(),
         name="api-application-detail",
+    ),
+    path(
+        "applications/<int:pk>/documents/",
+        api.ApplicationDocumentsApi.as_view(),
+        name="api-application-documents",
     ),
     path(
         "applications/<int:pk>/history/",

@@ -406,6 +406,36 @@ def corporate_account_update(*, actor, pk, values: dict, documents=()) -> Corpor
     return account
 
 
+@transaction.atomic
+def corporate_account_add_documents(*, actor, pk, documents) -> CorporateAccount:
+    """Attach business licence scans while the account is a draft or reset to the dealer."""
+    account = lock_for_update(CorporateAccount.objects.all(), pk)
+    if account.status not in CorporateAccount.EDITABLE_STATES:
+        raise ApplicationError(
+            _("Only a draft or an account reset to the dealer can be edited."), code="not_editable"
+        )
+    for attachment in attachments_create(
+        owner=account, uploads=documents, actor=actor, purpose="business_licence"
+    ):
+        audit_record(actor=actor, obj=account, action="attach", reason=attachment.original_name)
+    return account
+
+
+@transaction.atomic
+def application_add_documents(*, actor, pk, documents) -> SpecialApplication:
+    """Attach documents (ID card, appointment letter, press card) while it is a draft."""
+    application = lock_for_update(SpecialApplication.objects.all(), pk)
+    if application.status != SpecialApplication.Status.DRAFT:
+        raise ApplicationError(
+            _("Documents can be added only while it is a draft."), code="not_draft"
+        )
+    for attachment in attachments_create(
+        owner=application, uploads=documents, actor=actor, purpose="application_document"
+    ):
+        audit_record(actor=actor, obj=application, action="attach", reason=attachment.original_name)
+    return application
+
+
 _ACCOUNTS = CorporateAccount.objects.select_related("dealer", "created_by")
 
 

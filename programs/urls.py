@@ -20,6 +20,11 @@ urlpatterns = [
     path("applications/new/", views.application_new, name="application-new"),
     path("applications/<int:pk>/", views.application_detail, name="application-detail"),
     path(
+        "applications/<int:pk>/documents/",
+        views.application_documents,
+        name="application-documents",
+    ),
+    path(
         "applications/<int:pk>/steps/<int:step_pk>/",
         views.application_step,
         name="application-step",

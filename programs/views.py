@@ -319,9 +319,24 @@ def application_detail(request, pk):
             "events": selectors.application_timeline(application),
             "can_manage_steps": can_manage
             and application.status == SpecialApplication.Status.SIGNING,
+            "can_upload": can_manage and application.status == SpecialApplication.Status.DRAFT,
             "reassign_form": ReassignForm(),
         },
     )
+
+
+@require_POST
+@permission_required("programs.change_specialapplication", raise_exception=True)
+def application_documents(request, pk):
+    application = selectors.special_application_get(user=request.user, pk=pk)
+    try:
+        services.application_add_documents(
+            actor=request.user, pk=application.pk, documents=request.FILES.getlist("documents")
+        )
+        messages.success(request, _("Documents added."))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("programs:application-detail", pk=application.pk)
 
 
 @require_POST

@@ -283,3 +283,17 @@ def test_the_dealer_reads_why_its_account_was_reset(make_user, api_login, reason
     assert latest["reason_labels"] and "请上传清晰的营业执照" in latest["reason"]
     other = api_login(make_user(Role.DEALER))
     assert other.get(f"/api/v1/programs/accounts/{account.pk}/history/").status_code == 404
+
+
+def test_documents_are_attached_through_the_api_while_editable(make_user, api_login):
+    dealer_user = make_user(Role.DEALER)
+    account = _account(dealer_user, submit=False)
+    client = api_login(dealer_user)
+    url = f"/api/v1/programs/accounts/{account.pk}/documents/"
+    response = client.post(url, {"documents": [png_upload("执照.png")]}, format="multipart")
+    assert response.status_code == 200, response.content
+    assert [d["original_name"] for d in response.json()["documents"]] == ["执照.png"]
+    services.corporate_account_submit(actor=dealer_user, pk=account.pk)
+    refused = client.post(url, {"documents": [png_upload()]}, format="multipart")
+    assert refused.status_code == 400 and refused.json()["code"] == "not_editable"
+    assert len(client.get(f"/api/v1/programs/accounts/{account.pk}/").json()["documents"]) == 1

@@ -355,3 +355,16 @@ def test_the_vendor_opens_the_proof_it_checks_and_no_other(client, make_user):
     assert client.get(f"/attachments/{proof.pk}/").status_code == 404
     client.force_login(make_user(Role.DEALER))
     assert client.get(f"/attachments/{proof.pk}/").status_code == 404
+
+
+def test_ops_add_documents_to_a_draft_application(client, make_user):
+    ops = make_user(Role.OPS)
+    application = vip_application(ops=ops, dealer=DealerFactory())
+    client.force_login(ops)
+    url = f"/programs/applications/{application.pk}/documents/"
+    client.post(url, {"documents": [png_upload("任职文件.png")]})
+    services.application_submit(actor=ops, pk=application.pk)
+    client.post(url, {"documents": [png_upload("later.png")]})
+    from ssa_ops.attachments import attachments_for
+
+    assert [a.purpose for a in attachments_for(application)] == ["application_document"]
