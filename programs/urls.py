@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/rules/new/", views.program_rule_new, name="rule-new"),
     path("accounts/", views.account_index, name="account-list"),
     path("accounts/new/", views.account_new, name="account-new"),
+    path("accounts/next/", views.account_take_next, name="account-next"),
     path("accounts/<int:pk>/", views.account_detail, name="account-detail"),
     path("accounts/<int:pk>/edit/", views.account_edit, name="account-edit"),
     *workflow_html_urls(CorporateAccount, prefix="accounts/"),
@@ -33,6 +34,7 @@ urlpatterns = [
     *personal_data_html_urls(SpecialApplication, prefix="applications/"),
     path("qualifications/", views.qualification_index, name="qualification-list"),
     path("qualifications/new/", views.qualification_new, name="qualification-new"),
+    path("qualifications/next/", views.qualification_take_next, name="qualification-next"),
     path("qualifications/<int:pk>/", views.qualification_detail, name="qualification-detail"),
     path(
         "qualifications/<int:pk>/documents/",

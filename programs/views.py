@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -161,6 +162,21 @@ def account_index(request):
         title=_("Accounts to decide") if queue else _("Corporate accounts"),
         extra={"queue": queue},
     )
+
+
+@permission_required("programs.decide_corporateaccount", raise_exception=True)
+def account_take_next(request):
+    """Open the account that has waited longest for a decision (not one the user filed)."""
+    account = (
+        selectors.corporate_account_search(user=request.user, queue=True)
+        .exclude(created_by=request.user)
+        .order_by("submitted_at", "pk")
+        .first()
+    )
+    if account is None:
+        messages.info(request, _("No account waits for a decision."))
+        return redirect(reverse("programs:account-list") + "?queue=1")
+    return redirect("programs:account-detail", pk=account.pk)
 
 
 def _account_save(request, form, account=None):
@@ -414,6 +430,22 @@ def qualification_index(request):
         else _("Corporate-employee qualifications"),
         extra={"queue": queue},
     )
+
+
+@permission_required("programs.view_qualification", raise_exception=True)
+def qualification_take_next(request):
+    """Open the qualification that has waited longest for the user (the vendor: checks; ops:
+    decisions)."""
+    qualification = (
+        selectors.qualification_search(user=request.user, queue=True)
+        .exclude(created_by=request.user)
+        .order_by("submitted_at", "pk")
+        .first()
+    )
+    if qualification is None:
+        messages.info(request, _("Nothing waits for you here."))
+        return redirect(reverse("programs:qualification-list") + "?queue=1")
+    return redirect("programs:qualification-detail", pk=qualification.pk)
 
 
 @permission_required("programs.add_qualification", raise_exception=True)

@@ -368,3 +368,25 @@ def test_ops_add_documents_to_a_draft_application(client, make_user):
     from ssa_ops.attachments import attachments_for
 
     assert [a.purpose for a in attachments_for(application)] == ["application_document"]
+
+
+def test_take_next_opens_the_oldest_account_waiting(client, make_user):
+    ops = make_user(Role.OPS)
+    accounts = []
+    for _ in range(2):
+        dealer_user = make_user(Role.DEALER)
+        account = services.corporate_account_create(
+            actor=dealer_user, dealer=dealer_user.dealer, values=account_values()
+        )
+        services.corporate_account_submit(actor=dealer_user, pk=account.pk)
+        accounts.append(account)
+    client.force_login(ops)
+    response = client.get("/programs/accounts/next/")
+    assert response["Location"] == f"/programs/accounts/{accounts[0].pk}/"
+    CorporateAccount.objects.filter(pk=accounts[0].pk).update(status="approved")
+    assert (
+        client.get("/programs/accounts/next/")["Location"]
+        == f"/programs/accounts/{accounts[1].pk}/"
+    )
+    CorporateAccount.objects.update(status="approved")
+    assert client.get("/programs/accounts/next/")["Location"] == "/programs/accounts/?queue=1"
