@@ -454,6 +454,10 @@ def extract_page(page: Page, source: str, index: int = 0) -> Extraction:
                 words_box = finder.reading(words, line, position, position + len(words)).box
                 break
 
+    number = fields.get("invoice_number")
+    if number is not None and len(number.value) == 20 and re.search(r"发.?代码|增值税电子", text):
+        # Twenty digits on an invoice with a code: two numbers run together; not a value.
+        del fields["invoice_number"]
     _by_shape(finder, fields, is_motor)
     invoice_type = detect_type(
         text,

@@ -222,6 +222,19 @@ def _next_text_left(page: Page, after: float, top: float, height: float, limit: 
     return max(after + 0.8 * height, min([limit, *starts]) - 0.5 * height)
 
 
+def _previous_text_right(
+    page: Page, before: float, top: float, height: float, limit: float
+) -> float:
+    center = top + height / 2
+    ends = [
+        token.x + token.width
+        for token in page.tokens
+        if token.x + token.width < before - 0.2 * height
+        and abs(token.y + token.height / 2 - center) < 0.6 * height
+    ]
+    return min(before - 0.3 * height, max([limit, *ends]) + 0.2 * height)
+
+
 def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, float, float]]:
     """Boxes (left, top, right, bottom in pixels) to re-read: every value found, widened so
     a digit swallowed by a neighbouring glyph is inside, and the label line of each field
@@ -248,12 +261,15 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
                 # OCR may have ended a name early: read on up to the next text on the line.
                 right = _next_text_left(page, left + width, top, height, left + width + 8 * height)
             # Amounts: room for "¥" and a digit OCR may have merged into a glyph before them.
-            before = 0.3 * height if name in NAME_FIELDS else 1.2 * height
+            crop_left = left - 1.2 * height
             if name in AMOUNT_NAMES:
-                before = 2.2 * height
+                crop_left = left - 2.2 * height
+            elif name in NAME_FIELDS:
+                # ... and may have lost its first characters: read back to the label.
+                crop_left = _previous_text_right(page, left, top, height, left - 4 * height)
             boxes.append(
                 (
-                    left - before,
+                    crop_left,
                     top - 0.35 * height,
                     right,
                     top + 1.35 * height,
