@@ -233,9 +233,13 @@ class AuditEvent(models.Model):
         for name, value in self.changes.items():
             row = {"label": self._label(name)}
             if isinstance(value, list) and len(value) == 2 and not _is_structured(value):
-                row.update(old=value[0], new=value[1], pair=True)
+                row.update(
+                    old=self._value_label(name, value[0]),
+                    new=self._value_label(name, value[1]),
+                    pair=True,
+                )
             else:
-                row.update(new=self._display(value), pair=False)
+                row.update(new=self._display(value, name), pair=False)
             rows.append(row)
         return rows
 
@@ -249,17 +253,34 @@ class AuditEvent(models.Model):
             for row in self.change_rows
         )
 
-    def _display(self, value):
-        """A structured value as one readable line, its keys in words."""
+    def _display(self, value, name=""):
+        """A structured value as one readable line, its keys and coded values in words."""
         if isinstance(value, dict):
             # PostgreSQL's jsonb does not keep key order: an entry's verb (added, removed,
             # updated) leads, whatever order the database returns.
             keys = sorted(value, key=lambda key: key not in ENTRY_VERBS)
-            return "; ".join(f"{self._label(key)}: {self._display(value[key])}" for key in keys)
+            return "; ".join(
+                f"{self._label(key)}: {self._display(value[key], key)}" for key in keys
+            )
         if isinstance(value, list):
             if len(value) == 2 and not _is_structured(value):
-                return f"{'—' if value[0] in (None, '') else value[0]} → {value[1]}"
-            return " | ".join(str(self._display(item)) for item in value)
+                old, new = (self._value_label(name, item) for item in value)
+                return f"{'—' if old in (None, '') else old} → {new}"
+            return " | ".join(str(self._display(item, name)) for item in value)
+        return self._value_label(name, value)
+
+    def _value_label(self, name, value):
+        """A stored code in words: a choice's label, yes/no for a flag."""
+        if isinstance(value, bool):
+            return _("yes") if value else _("no")
+        if not name or not isinstance(value, str):
+            return value
+        model = self._model()
+        described = [apps.get_model(label) for label in getattr(model, "audit_describes", ())]
+        for candidate in [model, *described]:
+            field = _field_or_none(candidate, name)
+            if field is not None and field.choices:
+                return dict(field.flatchoices).get(value, value)
         return value
 
     def _label(self, name):

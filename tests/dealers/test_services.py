@@ -221,7 +221,7 @@ def test_contact_changes_add_update_and_remove(
     assert row["label"] == "dealer contacts"
     assert f"removed: {gone.name}" in row["new"]
     assert "updated: 张伟; phone: " in row["new"] and "→ 021-66668888" in row["new"]
-    assert "added: 赵敏; role: finance" in row["new"]
+    assert "added: 赵敏; role: Finance" in row["new"]
     with translation.override("zh-hans"):
         chinese = event.change_rows[0]["new"]
     assert "删除: 李娜" in chinese and "更新: 张伟" in chinese and "新增: 赵敏" in chinese
