@@ -222,19 +222,6 @@ def _next_text_left(page: Page, after: float, top: float, height: float, limit: 
     return max(after + 0.8 * height, min([limit, *starts]) - 0.5 * height)
 
 
-def _previous_text_right(
-    page: Page, before: float, top: float, height: float, limit: float
-) -> float:
-    center = top + height / 2
-    ends = [
-        token.x + token.width
-        for token in page.tokens
-        if token.x + token.width < before - 0.2 * height
-        and abs(token.y + token.height / 2 - center) < 0.6 * height
-    ]
-    return min(before - 0.3 * height, max([limit, *ends]) + 0.2 * height)
-
-
 def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, float, float]]:
     """Boxes (left, top, right, bottom in pixels) to re-read: every value found, widened so
     a digit swallowed by a neighbouring glyph is inside, and the label line of each field
@@ -265,8 +252,9 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
             if name in AMOUNT_NAMES:
                 crop_left = left - 2.2 * height
             elif name in NAME_FIELDS:
-                # ... and may have lost its first characters: read back to the label.
-                crop_left = _previous_text_right(page, left, top, height, left - 4 * height)
+                # Not far left: a label's last glyph read into a name is worse than a
+                # lost first character, which the whole-page read can still bring back.
+                crop_left = left - 0.3 * height
             boxes.append(
                 (
                     crop_left,
