@@ -113,15 +113,11 @@ class ChangeRequestDetailSerializer(ChangeRequestSerializer):
         ).data
 
 
-def SORT_PARAMETER(keys: str) -> OpenApiParameter:  # noqa: N802 (reads like a constant)
-    return OpenApiParameter("sort", str, description=f"Sort by {keys}; '-' before a key reverses")
-
-
 class DealerListApi(ListAPIView):
     permission_classes = [requires("dealers.view_dealer")]
     serializer_class = DealerSerializer
 
-    @extend_schema(parameters=[SORT_PARAMETER("code, name, region, group, status, ...")])
+    @extend_schema(parameters=[selectors.DEALER_SORTING.openapi_parameter()])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -176,7 +172,7 @@ class ChangeRequestListApi(ListAPIView):
 
     @extend_schema(
         parameters=[
-            SORT_PARAMETER("number, dealer, status, filed_by, created, submitted"),
+            selectors.CHANGE_REQUEST_SORTING.openapi_parameter(),
             OpenApiParameter("q", str, description="Number, dealer code or name"),
             OpenApiParameter("status", str),
             OpenApiParameter("queue", bool, description="Only what ops must still act on"),

@@ -26,10 +26,6 @@ from ssa_ops.models import AuditEvent
 from ssa_ops.permissions import requires
 
 
-def _sort_parameter(keys: str) -> OpenApiParameter:
-    return OpenApiParameter("sort", str, description=f"Sort by {keys}; '-' before a key reverses")
-
-
 def _documents(owner, context):
     return AttachmentSerializer(attachments_for(owner), many=True, context=context).data
 
@@ -145,7 +141,9 @@ class ProgramListApi(ListAPIView):
         program = services.program_create(actor=request.user, **body.validated_data)
         return Response(ProgramSerializer(program).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[_sort_parameter("code, type, name"), OpenApiParameter("type", str)])
+    @extend_schema(
+        parameters=[selectors.PROGRAM_SORTING.openapi_parameter(), OpenApiParameter("type", str)]
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -298,7 +296,7 @@ class AccountListApi(ListAPIView):
 
     @extend_schema(
         parameters=[
-            _sort_parameter("number, company, credit_code, dealer, status, submitted, ..."),
+            selectors.ACCOUNT_SORTING.openapi_parameter(),
             OpenApiParameter("q", str, description="Number, company, credit code or dealer"),
             OpenApiParameter("status", str),
             OpenApiParameter("queue", bool, description="Only submitted accounts"),
@@ -491,7 +489,7 @@ class ApplicationListApi(ListAPIView):
 
     @extend_schema(
         parameters=[
-            _sort_parameter("number, ssa_number, program, applicant, dealer, status, ..."),
+            selectors.APPLICATION_SORTING.openapi_parameter(),
             OpenApiParameter("q", str, description="Number, SSA number, applicant or ID number"),
             OpenApiParameter("status", str),
             OpenApiParameter("program", int),
@@ -644,7 +642,7 @@ class QualificationListApi(ListAPIView):
 
     @extend_schema(
         parameters=[
-            _sort_parameter("number, customer, employer, dealer, vendor, status, ..."),
+            selectors.QUALIFICATION_SORTING.openapi_parameter(),
             OpenApiParameter("q", str),
             OpenApiParameter("status", str),
             OpenApiParameter("queue", bool, description="Only what waits for the caller"),

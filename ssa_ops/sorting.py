@@ -25,6 +25,15 @@ class Sorting:
             )
         return self.default
 
+    def openapi_parameter(self):
+        """The `?sort=` parameter of a list API, naming every key (for the OpenAPI schema)."""
+        from drf_spectacular.utils import OpenApiParameter
+
+        keys = ", ".join(self.options)
+        return OpenApiParameter(
+            "sort", str, description=f"Sort by {keys}; '-' before a key reverses"
+        )
+
     def apply(self, queryset, requested: str, *, strict=False):
         key = self.key_for(requested, strict=strict)
         descending = key.startswith("-")
