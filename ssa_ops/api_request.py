@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers
 from rest_framework.authentication import TokenAuthentication
@@ -16,6 +16,15 @@ from rest_framework.authentication import TokenAuthentication
 
 class ExpiringTokenAuthentication(TokenAuthentication):
     """`Authorization: Token …`, accepted for API_TOKEN_TTL_HOURS after the key was issued."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is not None and "HTTP_ACCEPT_LANGUAGE" not in request.META and result[0].language:
+            # Without an Accept-Language header, a token's user reads the API in the language
+            # saved on their account, as its pages do.
+            translation.activate(result[0].language)
+            request._request.LANGUAGE_CODE = translation.get_language()
+        return result
 
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)

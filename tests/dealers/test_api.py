@@ -243,3 +243,17 @@ def test_audit_entry_records_api_actor(dealer_user):
     )
     change_request = DealerChangeRequest.objects.get()
     assert audit_events_for(change_request).get().actor == dealer_user
+
+
+def test_a_token_user_reads_the_api_in_the_language_saved_on_the_account(make_user):
+    user = make_user(Role.OPS, language="en")
+    client = api_as(user)
+    english = client.get("/api/v1/dealers/?sort=nonsense").json()["fields"]["sort"][0]
+    assert english.startswith("Sort by one of:")
+    user.language = "zh-hans"
+    user.save(update_fields=["language"])
+    chinese = client.get("/api/v1/dealers/?sort=nonsense").json()["fields"]["sort"][0]
+    assert chinese.startswith("请按以下之一排序")
+    # an explicit Accept-Language still wins
+    asked = client.get("/api/v1/dealers/?sort=nonsense", HTTP_ACCEPT_LANGUAGE="en")
+    assert asked.json()["fields"]["sort"][0].startswith("Sort by one of:")
