@@ -1,5 +1,123 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+_VIEW = ["claims.view_preapplication", "claims.view_claim"]
+_OPS = [
+    *_VIEW,
+    "claims.decide_preapplication",
+    "claims.cancel_preapplication",
+    "claims.decide_claim",
+]
+ROLE_PERMISSIONS = {
+    "ops": _OPS,
+    "ops_lead": _OPS,
+    "admin": _OPS,
+    "region_manager": _VIEW,
+    "qc": _VIEW,
+    "dealer": [
+        *_VIEW,
+        "claims.add_preapplication",
+        "claims.change_preapplication",
+        "claims.cancel_preapplication",
+        "claims.add_claim",
+        "claims.change_claim",
+    ],
+}
 
 
 class ClaimsConfig(AppConfig):
     name = "claims"
+    verbose_name = _("Claims")
+
+    def ready(self):
+        from claims import selectors, services
+        from claims.models import Claim, PreApplication
+        from ssa_ops.attachments import attachment_owner_register
+        from ssa_ops.audit import audit_labels_register
+        from ssa_ops.notifications import email_templates_register
+        from ssa_ops.personal_data import (
+            PersonalRecords,
+            personal_document_purposes_register,
+            personal_records_register,
+        )
+        from ssa_ops.reasons import reason_kinds_register
+        from ssa_ops.roles import role_permissions_register
+        from ssa_ops.workflow import Workflow, workflow_register
+
+        role_permissions_register(ROLE_PERMISSIONS)
+        reason_kinds_register(
+            {
+                "claims.preapplication": PreApplication._meta.verbose_name,
+                "claims.claim": Claim._meta.verbose_name,
+            }
+        )
+        email_templates_register({"claims_record_status": _("Pre-application or claim decided")})
+        for model in (PreApplication, Claim):
+            audit_labels_register(
+                {"create": _("created"), "update": _("edited"), "attach": _("document added")},
+                model=model,
+            )
+        audit_labels_register({"expire": _("expired")}, model=PreApplication)
+        audit_labels_register(
+            {"settle": _("settled"), "send_to_check": _("sent to the checking vendor")},
+            model=Claim,
+        )
+        workflow_register(
+            Workflow(
+                model=PreApplication,
+                slug="preapplications",
+                visible_to=selectors.preapplication_list,
+                services={
+                    "submit": services.preapplication_submit,
+                    "resubmit": services.preapplication_resubmit,
+                    "approve": services.preapplication_approve,
+                    "reset": services.preapplication_reset,
+                    "reject": services.preapplication_reject,
+                    "cancel": services.preapplication_cancel,
+                },
+            )
+        )
+        workflow_register(
+            Workflow(
+                model=Claim,
+                slug="claims",
+                visible_to=selectors.claim_list,
+                services={
+                    "submit": services.claim_submit,
+                    "resubmit": services.claim_resubmit,
+                    "pick_up": services.claim_pick_up,
+                    "approve": services.claim_approve,
+                    "reset": services.claim_reset,
+                    "reject": services.claim_reject,
+                    "withdraw": services.claim_withdraw,
+                },
+            )
+        )
+        attachment_owner_register(PreApplication, selectors.preapplication_list)
+        attachment_owner_register(Claim, selectors.claim_list)
+        # A claim's ID card scan is personal: stored encrypted, every look recorded.
+        personal_document_purposes_register({"id_card": _("ID card")})
+        personal_records_register(
+            PersonalRecords(
+                model=PreApplication,
+                kind="preapplication",
+                label=PreApplication._meta.verbose_name,
+                visible_to=selectors.preapplication_list,
+                closed_at="closed_at",
+                erase_fields=("customer_name",),
+                document_purposes=("id_card",),
+                retention_days=1095,
+            )
+        )
+        personal_records_register(
+            PersonalRecords(
+                model=Claim,
+                kind="claim",
+                label=Claim._meta.verbose_name,
+                visible_to=selectors.claim_list,
+                closed_at="closed_at",
+                erase_fields=("buyer_name",),
+                document_purposes=("id_card",),
+                retention_days=1095,
+            )
+        )

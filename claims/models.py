@@ -1,1 +1,489 @@
-# The claims domain arrives with its own issue; the app is wired in from the start.
+"""Pre-applications (a dealer asks approval for a special sale) and claims (the support money
+for one sold vehicle), each a workflow declared once with the kit."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from ssa_ops.models import TimeStampedModel
+from ssa_ops.personal_data import PersonalDataField, PersonalHashField
+from ssa_ops.workflow import REASON_CODED, REASON_OPTIONAL, Allowed, action, condition, four_eyes
+
+
+class CustomerKind(models.TextChoices):
+    """Who buys: which program types take which kind is decided in services."""
+
+    CORPORATE = "corporate", _("Approved corporate account")
+    APPLICATION = "application", _("Approved special sales application")
+    INDIVIDUAL = "individual", _("Named individual")
+
+
+def _missing_documents_sentence(record) -> str:
+    from claims.selectors import documents_missing
+
+    missing = documents_missing(record)
+    return str(
+        _("Documents missing: %(documents)s.") % {"documents": ", ".join(str(m) for m in missing)}
+    )
+
+
+@condition(
+    message=_("Upload every document the program asks for first."),
+    code="documents_missing",
+    detail=_missing_documents_sentence,
+)
+def has_required_documents(record) -> bool:
+    from claims.selectors import documents_missing
+
+    return not documents_missing(record)
+
+
+@condition(
+    message=_("The claim window of this program has passed for this invoice date."),
+    code="claim_window_passed",
+)
+def within_claim_window(claim) -> bool:
+    return claim.submit_deadline is None or timezone.localdate() <= claim.submit_deadline
+
+
+class PreApplication(ConcurrentTransitionMixin, TimeStampedModel):
+    """A dealer's request, before the sale, to sell under a program to a named customer."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        RESUBMITTED = "resubmitted", _("Resubmitted")
+        RESET = "reset", _("Reset to dealer")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    EDITABLE_STATES = (Status.DRAFT, Status.RESET)
+    QUEUE_STATES = (Status.SUBMITTED, Status.RESUBMITTED)
+    CLOSED_STATES = (Status.REJECTED, Status.EXPIRED, Status.CANCELLED)
+
+    dealer = models.ForeignKey(
+        "dealers.Dealer",
+        verbose_name=_("dealer"),
+        on_delete=models.PROTECT,
+        related_name="preapplications",
+    )
+    program = models.ForeignKey(
+        "programs.Program",
+        verbose_name=_("program"),
+        on_delete=models.PROTECT,
+        related_name="preapplications",
+    )
+    # The rule version in force when it was filed, kept so later versions change nothing.
+    rule = models.ForeignKey(
+        "programs.ProgramRule",
+        verbose_name=_("rule version"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = FSMField(_("status"), choices=Status.choices, default=Status.DRAFT, protected=True)
+    customer_kind = models.CharField(_("customer"), max_length=20, choices=CustomerKind.choices)
+    corporate_account = models.ForeignKey(
+        "programs.CorporateAccount",
+        verbose_name=_("corporate account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    special_application = models.ForeignKey(
+        "programs.SpecialApplication",
+        verbose_name=_("special sales application"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
+    customer_id_number = PersonalDataField(_("customer ID number"), kind="id_number")
+    customer_id_number_hash = PersonalHashField(source="customer_id_number")
+    # [{"model": vehicle model code, "units": 2}]: models eligible under the rule.
+    lines = models.JSONField(_("models and quantities"), default=list)
+    delivery_month = models.DateField(_("expected delivery month"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # When it last entered the ops queue (submit or resubmit): the queue's order and its age.
+    queued_at = models.DateTimeField(_("waiting since"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("pre-application")
+        verbose_name_plural = _("pre-applications")
+        permissions = [
+            ("decide_preapplication", "Can approve, reset or reject pre-applications"),
+            ("cancel_preapplication", "Can cancel an approved pre-application"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "queued_at", "id"],
+                name="preapp_queue",
+                condition=models.Q(status__in=["submitted", "resubmitted"]),
+            ),
+            models.Index(fields=["dealer", "status", "queued_at", "id"], name="preapp_dealer"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"PA-{self.pk:06d}" if self.pk else "PA (new)"
+
+    @property
+    def units(self) -> int:
+        return sum(int(line["units"]) for line in self.lines)
+
+    document_stage = "pre_application"
+
+    @transition(
+        status,
+        source=Status.DRAFT,
+        target=Status.SUBMITTED,
+        permission=Allowed("claims.change_preapplication"),
+        conditions=[has_required_documents],
+        custom=action(_("Submit to ops"), verb=_("submitted")),
+    )
+    def submit(self, *, at):
+        self.submitted_at = self.queued_at = at
+
+    @transition(
+        status,
+        source=Status.RESET,
+        target=Status.RESUBMITTED,
+        permission=Allowed("claims.change_preapplication"),
+        conditions=[has_required_documents],
+        custom=action(_("Resubmit"), verb=_("resubmitted")),
+    )
+    def resubmit(self, *, at):
+        self.queued_at = at
+
+    @transition(
+        status,
+        source=[Status.SUBMITTED, Status.RESUBMITTED],
+        target=Status.APPROVED,
+        permission=Allowed("claims.decide_preapplication", four_eyes("created_by")),
+        custom=action(_("Approve"), verb=_("approved"), reason=REASON_OPTIONAL),
+    )
+    def approve(self, *, by, at, valid_until):
+        self.decided_by, self.decided_at, self.valid_until = by, at, valid_until
+
+    @transition(
+        status,
+        source=[Status.SUBMITTED, Status.RESUBMITTED],
+        target=Status.RESET,
+        permission=Allowed("claims.decide_preapplication", four_eyes("created_by")),
+        custom=action(_("Reset to dealer"), verb=_("reset"), reason=REASON_CODED),
+    )
+    def reset(self, *, by, at):
+        self.decided_by, self.decided_at = by, at
+
+    @transition(
+        status,
+        source=[Status.SUBMITTED, Status.RESUBMITTED],
+        target=Status.REJECTED,
+        permission=Allowed("claims.decide_preapplication", four_eyes("created_by")),
+        custom=action(_("Reject"), verb=_("rejected"), reason=REASON_CODED, style="danger"),
+    )
+    def reject(self, *, by, at):
+        self.decided_by, self.decided_at, self.closed_at = by, at, at
+
+    @transition(
+        status,
+        source=Status.APPROVED,
+        target=Status.CANCELLED,
+        permission=Allowed("claims.cancel_preapplication"),
+        custom=action(
+            _("Cancel"),
+            verb=_("cancelled"),
+            reason=REASON_OPTIONAL,
+            style="danger",
+            confirm=_("Cancel this approved pre-application? Its entitlement is given back."),
+        ),
+    )
+    def cancel(self, *, at):
+        self.closed_at = at
+
+    # Run by the daily expiry, not by a person: no button.
+    @transition(status, source=Status.APPROVED, target=Status.EXPIRED)
+    def expire(self, *, at):
+        self.closed_at = at
+
+
+class Claim(ConcurrentTransitionMixin, TimeStampedModel):
+    """A dealer's claim for the support money of one sold vehicle, with its evidence."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        RESUBMITTED = "resubmitted", _("Resubmitted")
+        THIRD_PARTY_CHECK = "third_party_check", _("With the checking vendor")
+        IN_REVIEW = "in_review", _("In review")
+        RESET = "reset", _("Reset to dealer")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        SETTLED = "settled", _("Settled")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    EDITABLE_STATES = (Status.DRAFT, Status.RESET)
+    QUEUE_STATES = (Status.SUBMITTED, Status.RESUBMITTED)
+    OPEN_STATES = (
+        Status.SUBMITTED,
+        Status.RESUBMITTED,
+        Status.THIRD_PARTY_CHECK,
+        Status.IN_REVIEW,
+        Status.RESET,
+    )
+    # A VIN in a claim of any other state (live or approved) cannot be claimed again.
+    VIN_FREE_STATES = (Status.DRAFT, Status.REJECTED, Status.WITHDRAWN)
+    CLOSED_STATES = (Status.REJECTED, Status.SETTLED, Status.WITHDRAWN)
+
+    dealer = models.ForeignKey(
+        "dealers.Dealer", verbose_name=_("dealer"), on_delete=models.PROTECT, related_name="claims"
+    )
+    program = models.ForeignKey(
+        "programs.Program", verbose_name=_("program"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The rule version in force on the invoice date: its support amount, window and checklist.
+    rule = models.ForeignKey(
+        "programs.ProgramRule",
+        verbose_name=_("rule version"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    pre_application = models.ForeignKey(
+        PreApplication,
+        verbose_name=_("pre-application"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="claims",
+    )
+    status = FSMField(_("status"), choices=Status.choices, default=Status.DRAFT, protected=True)
+    customer_kind = models.CharField(_("customer"), max_length=20, choices=CustomerKind.choices)
+    corporate_account = models.ForeignKey(
+        "programs.CorporateAccount",
+        verbose_name=_("corporate account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    special_application = models.ForeignKey(
+        "programs.SpecialApplication",
+        verbose_name=_("special sales application"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    vin = models.CharField(_("VIN"), max_length=17, db_index=True)
+    vehicle_model = models.ForeignKey(
+        "programs.VehicleModel",
+        verbose_name=_("model"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    invoice_number = models.CharField(_("invoice number"), max_length=30, db_index=True)
+    invoice_date = models.DateField(_("invoice date"))
+    invoice_amount = models.DecimalField(
+        _("amount including tax (CNY)"), max_digits=12, decimal_places=2
+    )
+    buyer_name = models.CharField(_("buyer name"), max_length=200)
+    buyer_id_number = PersonalDataField(_("buyer ID number"), kind="id_number")
+    buyer_id_number_hash = PersonalHashField(source="buyer_id_number")
+    buyer_credit_code = models.CharField(
+        _("buyer unified social credit code"), max_length=18, blank=True
+    )
+    delivery_date = models.DateField(_("delivery date"))
+    # From the rule in force on the invoice date; never typed by anyone.
+    support_amount = models.DecimalField(_("support amount (CNY)"), max_digits=12, decimal_places=2)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # When it last entered the ops queue (submit or resubmit): the queue's order and its age.
+    queued_at = models.DateTimeField(_("waiting since"), null=True, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    picked_up_at = models.DateTimeField(_("picked up at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Flags set on both claims when another claim has the same invoice number or file.
+    duplicate_invoice = models.BooleanField(_("invoice number on another claim"), default=False)
+    duplicate_document = models.BooleanField(_("same file on another claim"), default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
+        permissions = [("decide_claim", "Can pick up, approve, reset or reject claims")]
+        constraints = [
+            # Two claims of one VIN at once: the database lets only one be live.
+            models.UniqueConstraint(
+                fields=["vin"],
+                condition=~models.Q(status__in=["draft", "rejected", "withdrawn"]),
+                name="claim_vin_once_live",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(support_amount__gte=0), name="claim_support_not_negative"
+            ),
+        ]
+        indexes = [
+            # The ops queue: waiting claims, oldest first, straight off the index.
+            models.Index(
+                fields=["status", "queued_at", "id"],
+                name="claim_queue",
+                condition=models.Q(status__in=["submitted", "resubmitted", "in_review"]),
+            ),
+            models.Index(fields=["dealer", "status", "queued_at", "id"], name="claim_dealer"),
+            models.Index(fields=["assigned_to", "status", "queued_at", "id"], name="claim_mine"),
+            models.Index(fields=["program", "status", "queued_at", "id"], name="claim_program"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"CL-{self.pk:07d}" if self.pk else "CL (new)"
+
+    document_stage = "claim"
+
+    @property
+    def submit_deadline(self):
+        """The last day it may be submitted: the rule's claim window after the invoice date."""
+        import datetime
+
+        if not self.rule_id:
+            return None
+        return self.invoice_date + datetime.timedelta(days=self.rule.claim_window_days)
+
+    @transition(
+        status,
+        source=Status.DRAFT,
+        target=Status.SUBMITTED,
+        permission=Allowed("claims.change_claim"),
+        conditions=[within_claim_window, has_required_documents],
+        custom=action(_("Submit to ops"), verb=_("submitted")),
+    )
+    def submit(self, *, at):
+        self.submitted_at = self.queued_at = at
+
+    @transition(
+        status,
+        source=Status.RESET,
+        target=Status.RESUBMITTED,
+        permission=Allowed("claims.change_claim"),
+        conditions=[has_required_documents],
+        custom=action(_("Resubmit"), verb=_("resubmitted")),
+    )
+    def resubmit(self, *, at):
+        self.queued_at = at
+        self.assigned_to, self.picked_up_at = None, None
+
+    @transition(
+        status,
+        source=[Status.SUBMITTED, Status.RESUBMITTED],
+        target=Status.IN_REVIEW,
+        permission=Allowed("claims.decide_claim", four_eyes("created_by")),
+        custom=action(_("Pick up"), verb=_("picked up"), style="secondary"),
+    )
+    def pick_up(self, *, by, at):
+        self.assigned_to, self.picked_up_at = by, at
+
+    # Reserved for the checking vendor's issue: no button yet.
+    @transition(status, source=Status.SUBMITTED, target=Status.THIRD_PARTY_CHECK)
+    def send_to_check(self):
+        pass
+
+    @transition(
+        status,
+        source=Status.IN_REVIEW,
+        target=Status.APPROVED,
+        permission=Allowed("claims.decide_claim", four_eyes("created_by")),
+        custom=action(_("Approve"), verb=_("approved"), reason=REASON_OPTIONAL),
+    )
+    def approve(self, *, by, at):
+        self.decided_by, self.decided_at = by, at
+
+    @transition(
+        status,
+        source=Status.IN_REVIEW,
+        target=Status.RESET,
+        permission=Allowed("claims.decide_claim", four_eyes("created_by")),
+        custom=action(_("Reset to dealer"), verb=_("reset"), reason=REASON_CODED),
+    )
+    def reset(self, *, by, at):
+        self.decided_by, self.decided_at = by, at
+
+    @transition(
+        status,
+        source=Status.IN_REVIEW,
+        target=Status.REJECTED,
+        permission=Allowed("claims.decide_claim", four_eyes("created_by")),
+        custom=action(_("Reject"), verb=_("rejected"), reason=REASON_CODED, style="danger"),
+    )
+    def reject(self, *, by, at):
+        self.decided_by, self.decided_at, self.closed_at = by, at, at
+
+    @transition(
+        status,
+        source=[Status.DRAFT, Status.RESET],
+        target=Status.WITHDRAWN,
+        permission=Allowed("claims.change_claim"),
+        custom=action(
+            _("Withdraw"),
+            verb=_("withdrawn"),
+            style="danger",
+            confirm=_("Withdraw this claim? It cannot be submitted again."),
+        ),
+    )
+    def withdraw(self, *, at):
+        self.closed_at = at
+
+    # Run by the settlement batch (next step of this issue): no button; a settled claim is final.
+    @transition(status, source=Status.APPROVED, target=Status.SETTLED)
+    def settle(self, *, at):
+        self.settled_at = self.closed_at = at

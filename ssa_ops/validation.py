@@ -124,6 +124,46 @@ def resident_id_clean(value) -> str:
     return number
 
 
+# Vehicle identification number (ISO 3779; GB 16735 in China): 17 characters of the
+# alphabet without I, O and Q, the 9th a check digit (weighted sum mod 11, 10 written X).
+_VIN_VALUES = dict(zip("0123456789", range(10), strict=True)) | dict(
+    zip(
+        "ABCDEFGHJKLMNPRSTUVWXYZ",
+        (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9),
+        strict=True,
+    )
+)
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def vin_check_digit(vin: str) -> str:
+    """The check digit (position 9) of a 17-character VIN of the ISO 3779 alphabet."""
+    remainder = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True)) % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def vin_clean(value) -> str:
+    """A 17-character VIN, upper-cased, of the ISO 3779 alphabet (no I, O or Q) with a valid
+    check digit at position 9."""
+    vin = text_clean(value, max_length=17, required=True).upper()
+    if len(vin) != 17:
+        raise ValidationError(
+            _("A VIN has 17 characters (this has %(length)s)."),
+            code="vin_length",
+            params={"length": len(vin)},
+        )
+    if any(char not in _VIN_VALUES for char in vin):
+        raise ValidationError(
+            _("A VIN holds only digits and the letters A to Z without I, O and Q."),
+            code="vin_characters",
+        )
+    if vin_check_digit(vin) != vin[8]:
+        raise ValidationError(
+            _("The check digit of this VIN (its 9th character) is wrong."), code="vin_check"
+        )
+    return vin
+
+
 def query_text(request, name: str, max_length=100) -> str:
     """A page's list filter typed into the address bar: text a column can hold, or nothing
     (a filter with NUL or other control characters is ignored, never sent to the database)."""

@@ -61,11 +61,13 @@ def action(label, *, verb, reason=REASON_NONE, confirm="", style="primary") -> d
     return {"label": label, "verb": verb, "reason": reason, "confirm": confirm, "style": style}
 
 
-def condition(*, message, code="not_possible_now"):
-    """Give an instance condition the sentence a refused user reads (a 409 when unmet)."""
+def condition(*, message, code="not_possible_now", detail=None):
+    """Give an instance condition the sentence a refused user reads (a 409 when unmet).
+    `detail(instance)`, when given, words the refusal for this record (e.g. what is missing)."""
 
     def decorate(func):
         func.refusal = (message, code)
+        func.refusal_detail = detail
         return func
 
     return decorate
@@ -153,7 +155,8 @@ def transition_check(instance, name: str, user, *, conditions=True) -> None:
     for check in current.conditions if conditions else ():
         if not check(instance):
             message, code = getattr(check, "refusal", (_("Not possible now."), "not_possible_now"))
-            raise TransitionNotAllowed(str(message), code=code)
+            detail = getattr(check, "refusal_detail", None)
+            raise TransitionNotAllowed(str(detail(instance) if detail else message), code=code)
     if user is not None:
         if isinstance(current.permission, Allowed):
             problem = current.permission.refusal(instance, user)

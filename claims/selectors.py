@@ -1,0 +1,211 @@
+"""Reads about pre-applications and claims, always scoped to what the user may see."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from claims.models import Claim, PreApplication
+from programs.models import DocumentType
+from ssa_ops.models import Attachment
+from ssa_ops.roles import Role
+from ssa_ops.sorting import Sorting
+
+QUEUE_PAGE_SIZE = 50
+
+CLAIM_SORTING = Sorting(
+    {
+        "waiting": ("queued_at",),
+        "number": (),
+        "invoice_date": ("invoice_date",),
+        "amount": ("support_amount",),
+        "created": ("created_at",),
+    },
+    default="waiting",
+)
+
+
+def _scoped(queryset, user, permission):
+    """Dealer users see their dealer's records, region managers their regions', ops and the
+    other reading roles all; the checking vendor nothing yet."""
+    if not user.is_authenticated or not user.has_perm(permission):
+        return queryset.none()
+    if user.role == Role.DEALER:
+        return queryset.filter(dealer_id=user.dealer_id) if user.dealer_id else queryset.none()
+    if user.role == Role.REGION_MANAGER:
+        return queryset.filter(dealer__region__in=user.regions.all())
+    if user.role == Role.VENDOR:
+        return queryset.none()
+    return queryset
+
+
+def preapplication_list(*, user):
+    return _scoped(
+        PreApplication.objects.select_related(
+            "dealer", "program", "rule", "corporate_account", "special_application", "created_by"
+        ),
+        user,
+        "claims.view_preapplication",
+    )
+
+
+def preapplication_get(*, user, pk) -> PreApplication:
+    record = preapplication_list(user=user).filter(pk=pk).first()
+    if record is None:
+        raise Http404
+    return record
+
+
+def claim_list(*, user):
+    return _scoped(
+        Claim.objects.select_related(
+            "dealer", "dealer__region", "program", "rule", "vehicle_model", "assigned_to"
+        ),
+        user,
+        "claims.view_claim",
+    )
+
+
+def claim_get(*, user, pk) -> Claim:
+    claim = claim_list(user=user).filter(pk=pk).first()
+    if claim is None:
+        raise Http404
+    return claim
+
+
+# Documents ------------------------------------------------------------------------------------
+
+
+def documents_of(record):
+    return Attachment.objects.filter(
+        content_type=ContentType.objects.get_for_model(record), object_id=str(record.pk)
+    )
+
+
+def documents_missing(record) -> list[str]:
+    """The names (reader's language) of the documents the record's rule asks for at its stage
+    that have no file yet, in the rule's order."""
+    required = record.rule.documents_for(record.document_stage)
+    if not required:
+        return []
+    present = set(
+        documents_of(record).filter(purpose__in=required).values_list("purpose", flat=True)
+    )
+    names = {t.code: t.name for t in DocumentType.objects.filter(code__in=required)}
+    return [names.get(code, code) for code in required if code not in present]
+
+
+# The ops queue --------------------------------------------------------------------------------
+
+
+@dataclass
+class QueueFilters:
+    status: str = ""
+    program: int | None = None
+    dealer: int | None = None
+    region: int | None = None
+    older_than_days: int | None = None
+    assigned_to_me: bool = False
+    flagged: bool = False
+
+
+def claim_queue(*, user, filters: QueueFilters | None = None, sort: str = ""):
+    """Claims the user may see, filtered as the queue asks, in the sort's order (ending with
+    the id, so keyset pagination has a unique order). Without a state filter: what waits for
+    ops (submitted, resubmitted, in review)."""
+    filters = filters or QueueFilters()
+    claims = claim_list(user=user)
+    if filters.status:
+        claims = claims.filter(status=filters.status)
+    else:
+        claims = claims.filter(status__in=[*Claim.QUEUE_STATES, Claim.Status.IN_REVIEW])
+    if filters.program:
+        claims = claims.filter(program_id=filters.program)
+    if filters.dealer:
+        claims = claims.filter(dealer_id=filters.dealer)
+    if filters.region:
+        claims = claims.filter(dealer__region_id=filters.region)
+    if filters.older_than_days:
+        cutoff = timezone.now() - datetime.timedelta(days=filters.older_than_days)
+        claims = claims.filter(queued_at__lt=cutoff)
+    if filters.assigned_to_me:
+        claims = claims.filter(assigned_to=user)
+    if filters.flagged:
+        claims = claims.filter(Q(duplicate_invoice=True) | Q(duplicate_document=True))
+    claims, _key = CLAIM_SORTING.apply(claims, sort)
+    return claims
+
+
+def keyset_page(queryset, *, after: tuple | None = None, size=QUEUE_PAGE_SIZE):
+    """One page after the row whose sort values are `after` (None: the first page), without a
+    COUNT: `size + 1` rows are read to know whether another page follows. `order` is the
+    queryset's order_by (from a Sorting: all ascending or all descending, ending with the
+    primary key), over columns without NULL in the rows listed.
+    Returns (rows, the sort values of the last row or None when this is the last page)."""
+    order = tuple(queryset.query.order_by)
+    if after is not None:
+        descending = order[0].startswith("-")
+        fields = [name.lstrip("-") for name in order]
+        lookup = "lt" if descending else "gt"
+        condition = Q()
+        for index, name in enumerate(fields):
+            step = Q(**{f"{name}__{lookup}": after[index]})
+            for earlier, value in zip(fields[:index], after[:index], strict=False):
+                step &= Q(**{earlier: value})
+            condition |= step
+        queryset = queryset.filter(condition)
+    rows = list(queryset[: size + 1])
+    if len(rows) <= size:
+        return rows, None
+    rows = rows[:size]
+    last = rows[-1]
+    return rows, tuple(getattr(last, name.lstrip("-")) for name in order)
+
+
+def claim_next_for(*, user) -> Claim | None:
+    """The claim that has waited longest in the queue which the user may pick up (not one the
+    user filed)."""
+    if not user.has_perm("claims.decide_claim"):
+        return None
+    return (
+        claim_list(user=user)
+        .filter(status__in=Claim.QUEUE_STATES)
+        .exclude(created_by=user)
+        .order_by("queued_at", "id")
+        .first()
+    )
+
+
+def preapplication_queue(*, user):
+    return preapplication_list(user=user).filter(status__in=PreApplication.QUEUE_STATES)
+
+
+# Duplicates -----------------------------------------------------------------------------------
+
+
+def claim_duplicates(*, claim, user) -> dict:
+    """What the flags point at, as the user may see it: other claims of the same invoice
+    number or with the same file. A dealer user sees numbers only of its own dealer's claims
+    and, for another dealer's, only that one exists."""
+    same_invoice = Claim.objects.filter(invoice_number=claim.invoice_number).exclude(pk=claim.pk)
+    own_documents = documents_of(claim).values_list("sha256", flat=True)
+    claim_type = ContentType.objects.get_for_model(Claim)
+    same_file_ids = (
+        Attachment.objects.filter(content_type=claim_type, sha256__in=list(own_documents))
+        .exclude(object_id=str(claim.pk))
+        .values_list("object_id", flat=True)
+    )
+    same_file = Claim.objects.filter(pk__in=[int(pk) for pk in same_file_ids])
+    visible = claim_list(user=user)
+    result = {}
+    for name, others in (("invoice", same_invoice), ("document", same_file)):
+        others = list(others.only("pk", "dealer_id"))
+        seen = set(visible.filter(pk__in=[o.pk for o in others]).values_list("pk", flat=True))
+        result[name] = {
+            "visible": sorted(f"CL-{pk:07d}" for pk in seen),
+            "elsewhere": len([o for o in others if o.pk not in seen]),
+        }
+    return result
