@@ -94,3 +94,18 @@ def document(seed, code="invoice"):
 
 
 __all__ = ["Setting", "VehicleModelFactory", "document", "fleet_program", "vin"]
+
+
+def approved_vip_application(*, ops, dealer, program=None, **values):
+    """A VIP application signed by every approver of its rule (validity from today)."""
+    from ssa_ops.links import decision_link_decide
+    from tests.programs.conftest import latest_token
+    from tests.programs.factories import APPROVERS, vip_application
+
+    application = vip_application(ops=ops, dealer=dealer, program=program, submit=True, **values)
+    for approver in APPROVERS:
+        decision_link_decide(
+            token=latest_token(approver["email"]), decision="approve", comment="同意"
+        )
+    application.refresh_from_db()
+    return application

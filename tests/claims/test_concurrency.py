@@ -1,0 +1,112 @@
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.utils import translation
+
+from claims import services
+from claims.models import Claim
+from ssa_ops import workflow
+from ssa_ops.audit import audit_events_for
+from ssa_ops.errors import ApplicationError, TransitionNotAllowed
+from ssa_ops.roles import Role
+from tests.claims.factories import Setting, vin
+from tests.conftest import requires_row_locks
+
+pytestmark = [
+    requires_row_locks(),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("english"),
+]
+
+
+def _at_once(*calls):
+    """Run each call in its own thread (its own database connection), released together."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        translation.activate("en")
+        barrier.wait()
+        try:
+            call()
+            outcomes[index] = "won"
+        except ApplicationError as error:
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def _slow_audit(monkeypatch):
+    record = workflow.audit_record
+
+    def slow(**kwargs):
+        time.sleep(0.4)
+        return record(**kwargs)
+
+    monkeypatch.setattr(workflow, "audit_record", slow)
+
+
+def test_two_ops_deciding_one_claim_at_once_exactly_one_wins(make_user, reasons, monkeypatch):
+    # given a claim in review and two ops users
+    setting = Setting(make_user)
+    second = make_user(Role.OPS_LEAD)
+    claim = setting.claim(submit=True)
+    services.claim_pick_up(actor=setting.ops, pk=claim.pk)
+    _slow_audit(monkeypatch)
+    # when one approves while the other rejects
+    outcomes = _at_once(
+        lambda: services.claim_approve(actor=setting.ops, pk=claim.pk),
+        lambda: services.claim_reject(actor=second, pk=claim.pk, reasons=["NOT_ELIGIBLE"]),
+    )
+    # then exactly one stands and the other is told the state it found
+    winners = [o for o in outcomes if o == "won"]
+    losers = [o for o in outcomes if o != "won"]
+    assert len(winners) == 1 and len(losers) == 1
+    assert isinstance(losers[0], TransitionNotAllowed)
+    claim.refresh_from_db()
+    assert claim.status in (Claim.Status.APPROVED, Claim.Status.REJECTED)
+    assert losers[0].message == f"Not possible now: this record is {claim.get_status_display()}."
+    assert audit_events_for(claim).filter(action__in=["approve", "reject"]).count() == 1
+
+
+def test_one_vin_submitted_twice_at_once_only_one_is_live(make_user, monkeypatch):
+    # given two drafts of one vehicle (two dealers' users could do the same)
+    setting = Setting(make_user)
+    number = vin()
+    first, second = setting.claim(vin=number), setting.claim(vin=number)
+    _slow_audit(monkeypatch)
+    # when both are submitted at the same moment
+    outcomes = _at_once(
+        lambda: services.claim_submit(actor=setting.dealer_user, pk=first.pk),
+        lambda: services.claim_submit(actor=setting.dealer_user, pk=second.pk),
+    )
+    # then one is submitted, the other refused as already claimed and still a draft
+    assert sorted(str(o) for o in outcomes if o == "won") == ["won"]
+    loser = next(o for o in outcomes if o != "won")
+    assert loser.code == "vin_claimed"
+    states = sorted(Claim.objects.filter(vin=number).values_list("status", flat=True))
+    assert states == ["draft", "submitted"]
+
+
+def test_two_ops_taking_next_at_once_get_different_claims(make_user):
+    setting = Setting(make_user)
+    second = make_user(Role.OPS)
+    for _ in range(2):
+        setting.claim(submit=True)
+    taken = {}
+
+    def take(user):
+        taken[user.pk] = services.claim_take_next(actor=user).pk
+
+    outcomes = _at_once(lambda: take(setting.ops), lambda: take(second))
+    assert outcomes == ["won", "won"]
+    assert len(set(taken.values())) == 2
