@@ -30,7 +30,7 @@ class ClaimsConfig(AppConfig):
     verbose_name = _("Claims")
 
     def ready(self):
-        from claims import selectors, services
+        from claims import api, selectors, services
         from claims.models import Claim, PreApplication
         from ssa_ops.attachments import attachment_owner_register
         from ssa_ops.audit import audit_labels_register
@@ -75,6 +75,7 @@ class ClaimsConfig(AppConfig):
                     "reject": services.preapplication_reject,
                     "cancel": services.preapplication_cancel,
                 },
+                serializer=api.PreApplicationDetailSerializer,
             )
         )
         workflow_register(
@@ -91,6 +92,7 @@ class ClaimsConfig(AppConfig):
                     "reject": services.claim_reject,
                     "withdraw": services.claim_withdraw,
                 },
+                serializer=api.ClaimDetailSerializer,
             )
         )
         attachment_owner_register(PreApplication, selectors.preapplication_list)

@@ -329,6 +329,8 @@ SPECTACULAR_SETTINGS = {
         "ApplicationStatusEnum": "programs.models.SpecialApplication.Status",
         "ApprovalStepStatusEnum": "programs.models.ApprovalStep.Status",
         "QualificationStatusEnum": "programs.models.Qualification.Status",
+        "PreApplicationStatusEnum": "claims.models.PreApplication.Status",
+        "ClaimStatusEnum": "claims.models.Claim.Status",
     },
 }
 

@@ -54,6 +54,7 @@ api_patterns = [
     path("reasons/", reason_views.ReasonListApi.as_view(), name="api-reason-list"),
     path("dealers/", include("dealers.api_urls")),
     path("programs/", include("programs.api_urls")),
+    path("", include("claims.api_urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,441 @@
+"""The pre-applications and claims API: lists with the queue's filters, details, drafts,
+documents; the transitions come from the workflow kit (api_urls)."""
+
+import base64
+import binascii
+import json
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from claims import selectors, services
+from claims.models import Claim, PreApplication
+from dealers.selectors import dealer_get
+from ssa_ops.api import InvalidParameter, int_param, text_param
+from ssa_ops.attachment_api import AttachmentSerializer
+from ssa_ops.attachments import attachments_for
+from ssa_ops.permissions import requires
+
+
+def _dealer_for(request, dealer_id):
+    if dealer_id is None:
+        if not request.user.dealer_id:
+            raise serializers.ValidationError({"dealer": ["Name the dealer."]})
+        dealer_id = request.user.dealer_id
+    return dealer_get(user=request.user, pk=dealer_id)
+
+
+def _permissions(view, *, read, write):
+    return [requires(write if view.request.method in ("POST", "PUT") else read)()]
+
+
+class ValuesSerializer(serializers.Serializer):
+    dealer = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, help_text="Default: the caller's dealer"
+    )
+    values = serializers.DictField(help_text="The record's fields (see the detail)")
+
+
+class UpdateSerializer(serializers.Serializer):
+    values = serializers.DictField()
+
+
+class RecordDocumentUploadSerializer(serializers.Serializer):
+    purpose = serializers.CharField(
+        max_length=30, help_text="The document type code of the rule's checklist"
+    )
+    documents = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=10)
+
+
+# Pre-applications -----------------------------------------------------------------------------
+
+
+class PreApplicationSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    dealer_code = serializers.CharField(source="dealer.code", read_only=True)
+    program_code = serializers.CharField(source="program.code", read_only=True)
+    units = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = PreApplication
+        fields = [
+            "id",
+            "number",
+            "status",
+            "dealer",
+            "dealer_code",
+            "program",
+            "program_code",
+            "customer_kind",
+            "corporate_account",
+            "special_application",
+            "customer_name",
+            "lines",
+            "units",
+            "delivery_month",
+            "created_at",
+            "submitted_at",
+            "queued_at",
+            "decided_at",
+            "valid_until",
+        ]
+
+
+class PreApplicationDetailSerializer(PreApplicationSerializer):
+    documents = serializers.SerializerMethodField()
+    documents_missing = serializers.SerializerMethodField()
+
+    class Meta(PreApplicationSerializer.Meta):
+        fields = [*PreApplicationSerializer.Meta.fields, "documents", "documents_missing"]
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_documents(self, record):
+        return AttachmentSerializer(attachments_for(record), many=True, context=self.context).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_documents_missing(self, record):
+        return [str(name) for name in selectors.documents_missing(record)]
+
+
+class PreApplicationListApi(APIView):
+    """Pre-applications in scope, newest first (`queue=true`: those waiting for ops, oldest
+    first); POST files a draft."""
+
+    def get_permissions(self):
+        return _permissions(
+            self, read="claims.view_preapplication", write="claims.add_preapplication"
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str),
+            OpenApiParameter("queue", bool, description="Only those waiting for ops"),
+            OpenApiParameter("after", int, description="The last id of the previous page"),
+        ],
+        responses=PreApplicationSerializer(many=True),
+        operation_id="preapplications_list",
+    )
+    def get(self, request):
+        records = selectors.preapplication_list(user=request.user).order_by("-pk")
+        state = text_param(request, "status", max_length=20)
+        if request.GET.get("queue", "").lower() in ("1", "true"):
+            records = selectors.preapplication_queue(user=request.user).order_by("queued_at", "pk")
+        elif state:
+            records = records.filter(status=state)
+        after = int_param(request, "after", minimum=1, maximum=2**31 - 1)
+        if after is not None:
+            records = records.filter(pk__lt=after)
+        rows = list(records[: selectors.QUEUE_PAGE_SIZE])
+        return Response(PreApplicationSerializer(rows, many=True).data)
+
+    @extend_schema(request=ValuesSerializer, responses={201: PreApplicationDetailSerializer})
+    def post(self, request):
+        body = ValuesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dealer = _dealer_for(request, body.validated_data.get("dealer"))
+        record = services.preapplication_create(
+            actor=request.user, dealer=dealer, values=body.validated_data["values"]
+        )
+        return Response(
+            PreApplicationDetailSerializer(record, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class PreApplicationDetailApi(APIView):
+    """GET one pre-application; PUT its values while it is a draft or reset to the dealer."""
+
+    def get_permissions(self):
+        return _permissions(
+            self, read="claims.view_preapplication", write="claims.change_preapplication"
+        )
+
+    @extend_schema(responses=PreApplicationDetailSerializer)
+    def get(self, request, pk):
+        record = selectors.preapplication_get(user=request.user, pk=pk)
+        return Response(PreApplicationDetailSerializer(record, context={"request": request}).data)
+
+    @extend_schema(request=UpdateSerializer, responses=PreApplicationDetailSerializer)
+    def put(self, request, pk):
+        record = selectors.preapplication_get(user=request.user, pk=pk)
+        body = UpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        record = services.preapplication_update(
+            actor=request.user, pk=record.pk, values=body.validated_data["values"]
+        )
+        return Response(PreApplicationDetailSerializer(record, context={"request": request}).data)
+
+
+# Claims -------------------------------------------------------------------------------------------
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    dealer_code = serializers.CharField(source="dealer.code", read_only=True)
+    program_code = serializers.CharField(source="program.code", read_only=True)
+    vehicle_model = serializers.CharField(source="vehicle_model.code", read_only=True)
+    buyer_id_number = serializers.CharField(read_only=True, help_text="Masked")
+    assigned_to = serializers.CharField(source="assigned_to.username", default=None)
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id",
+            "number",
+            "status",
+            "dealer",
+            "dealer_code",
+            "program",
+            "program_code",
+            "pre_application",
+            "customer_kind",
+            "corporate_account",
+            "special_application",
+            "vin",
+            "vehicle_model",
+            "invoice_number",
+            "invoice_date",
+            "invoice_amount",
+            "buyer_name",
+            "buyer_id_number",
+            "buyer_credit_code",
+            "delivery_date",
+            "support_amount",
+            "duplicate_invoice",
+            "duplicate_document",
+            "assigned_to",
+            "created_at",
+            "submitted_at",
+            "queued_at",
+            "decided_at",
+        ]
+
+
+class DuplicatesSerializer(serializers.Serializer):
+    visible = serializers.ListField(child=serializers.CharField(), help_text="Claim numbers")
+    elsewhere = serializers.IntegerField(help_text="Claims of other dealers")
+
+
+class ClaimDetailSerializer(ClaimSerializer):
+    documents = serializers.SerializerMethodField()
+    documents_missing = serializers.SerializerMethodField()
+    submit_deadline = serializers.DateField(read_only=True)
+    duplicates = serializers.SerializerMethodField()
+
+    class Meta(ClaimSerializer.Meta):
+        fields = [
+            *ClaimSerializer.Meta.fields,
+            "submit_deadline",
+            "documents",
+            "documents_missing",
+            "duplicates",
+        ]
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_documents(self, claim):
+        return AttachmentSerializer(attachments_for(claim), many=True, context=self.context).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_documents_missing(self, claim):
+        return [str(name) for name in selectors.documents_missing(claim)]
+
+    @extend_schema_field(serializers.DictField(child=DuplicatesSerializer()))
+    def get_duplicates(self, claim):
+        request = self.context.get("request")
+        if request is None:
+            return {}
+        return selectors.claim_duplicates(claim=claim, user=request.user)
+
+
+class ClaimPageSerializer(serializers.Serializer):
+    results = ClaimSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page")
+
+
+def _cursor_encode(values) -> str:
+    raw = json.dumps([str(v) for v in values]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_decode(request, queryset) -> tuple | None:
+    """The sort values a `cursor` names, checked against the columns of the order: a cursor
+    that is not one of ours is a 400, never a query."""
+    raw = text_param(request, "cursor", max_length=500)
+    if not raw:
+        return None
+    refused = InvalidParameter({"cursor": [_("Pass the `next` value of the previous page.")]})
+    try:
+        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError):
+        raise refused from None
+    order = [name.lstrip("-") for name in queryset.query.order_by]
+    if not isinstance(values, list) or len(values) != len(order):
+        raise refused
+    cleaned = []
+    for name, value in zip(order, values, strict=True):
+        field = Claim._meta.pk if name == "pk" else Claim._meta.get_field(name)
+        if not isinstance(value, str) or len(value) > 64:
+            raise refused
+        try:
+            cleaned.append(field.to_python(value))
+        except (ValidationError, ValueError, TypeError):
+            raise refused from None
+        if cleaned[-1] is None or (name == "pk" and not 0 < cleaned[-1] < 2**63):
+            raise refused
+    return tuple(cleaned)
+
+
+class ClaimListApi(APIView):
+    """Claims in scope with the queue's filters, in pages read by cursor (no total count); by
+    default what waits for ops, oldest first. POST files a draft (the support amount comes
+    from the rule in force on the invoice date)."""
+
+    def get_permissions(self):
+        return _permissions(self, read="claims.view_claim", write="claims.add_claim")
+
+    @extend_schema(
+        parameters=[
+            selectors.CLAIM_SORTING.openapi_parameter(),
+            OpenApiParameter("status", str, description="One state; default: the open queue"),
+            OpenApiParameter("program", int),
+            OpenApiParameter("dealer", int),
+            OpenApiParameter("region", int),
+            OpenApiParameter("older_than_days", int, description="Waiting longer than"),
+            OpenApiParameter("mine", bool, description="Assigned to me"),
+            OpenApiParameter("flagged", bool, description="With a duplicate flag"),
+            OpenApiParameter("cursor", str, description="`next` of the previous page"),
+        ],
+        responses=ClaimPageSerializer,
+        operation_id="claims_list",
+    )
+    def get(self, request):
+        state = text_param(request, "status", max_length=20)
+        if state and state not in Claim.Status.values:
+            raise InvalidParameter({"status": [", ".join(Claim.Status.values)]})
+        largest = 2**31 - 1
+        filters = selectors.QueueFilters(
+            status=state,
+            program=int_param(request, "program", minimum=1, maximum=largest),
+            dealer=int_param(request, "dealer", minimum=1, maximum=largest),
+            region=int_param(request, "region", minimum=1, maximum=largest),
+            older_than_days=int_param(request, "older_than_days", minimum=1, maximum=3650),
+            assigned_to_me=request.GET.get("mine", "").lower() in ("1", "true"),
+            flagged=request.GET.get("flagged", "").lower() in ("1", "true"),
+        )
+        sort = text_param(request, "sort", max_length=30)
+        selectors.CLAIM_SORTING.key_for(sort, strict=True)
+        if sort.lstrip("-") == "waiting" and state in ("draft", *Claim.CLOSED_STATES):
+            sort = "-number" if sort.startswith("-") else "number"
+        claims = selectors.claim_queue(user=request.user, filters=filters, sort=sort)
+        rows, last = selectors.keyset_page(claims, after=_cursor_decode(request, claims))
+        return Response(
+            {
+                "results": ClaimSerializer(rows, many=True).data,
+                "next": _cursor_encode(last) if last else None,
+            }
+        )
+
+    @extend_schema(request=ValuesSerializer, responses={201: ClaimDetailSerializer})
+    def post(self, request):
+        body = ValuesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dealer = _dealer_for(request, body.validated_data.get("dealer"))
+        claim = services.claim_create(
+            actor=request.user, dealer=dealer, values=body.validated_data["values"]
+        )
+        return Response(
+            ClaimDetailSerializer(claim, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ClaimDetailApi(APIView):
+    """GET one claim (documents, what is missing, duplicate flags as the caller may see
+    them); PUT its values while it is a draft or reset to the dealer."""
+
+    def get_permissions(self):
+        return _permissions(self, read="claims.view_claim", write="claims.change_claim")
+
+    @extend_schema(responses=ClaimDetailSerializer)
+    def get(self, request, pk):
+        claim = selectors.claim_get(user=request.user, pk=pk)
+        return Response(ClaimDetailSerializer(claim, context={"request": request}).data)
+
+    @extend_schema(request=UpdateSerializer, responses=ClaimDetailSerializer)
+    def put(self, request, pk):
+        claim = selectors.claim_get(user=request.user, pk=pk)
+        body = UpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        claim = services.claim_update(
+            actor=request.user, pk=claim.pk, values=body.validated_data["values"]
+        )
+        return Response(ClaimDetailSerializer(claim, context={"request": request}).data)
+
+
+class ClaimTakeNextApi(APIView):
+    """POST picks up the claim that has waited longest which the caller may decide; 404
+    `queue_empty` when there is none."""
+
+    permission_classes = [requires("claims.decide_claim")]
+
+    @extend_schema(request=None, responses=ClaimDetailSerializer, operation_id="claims_take_next")
+    def post(self, request):
+        claim = services.claim_take_next(actor=request.user)
+        if claim is None:
+            return Response(
+                {"code": "queue_empty", "detail": _("No claim is waiting.")},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(ClaimDetailSerializer(claim, context={"request": request}).data)
+
+
+def _documents_api(name, *, permission, get, add, serializer):
+    class DocumentsApi(APIView):
+        permission_classes = [requires(permission)]
+        parser_classes = [MultiPartParser]
+
+        @extend_schema(
+            request=RecordDocumentUploadSerializer,
+            responses=serializer,
+            operation_id=f"{name}_documents_add",
+        )
+        def post(self, request, pk):
+            record = get(user=request.user, pk=pk)
+            body = RecordDocumentUploadSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            add(
+                actor=request.user,
+                pk=record.pk,
+                purpose=body.validated_data["purpose"],
+                documents=body.validated_data["documents"],
+            )
+            record = get(user=request.user, pk=pk)
+            return Response(serializer(record, context={"request": request}).data)
+
+    DocumentsApi.__name__ = DocumentsApi.__qualname__ = f"{name.title()}DocumentsApi"
+    DocumentsApi.__doc__ = (
+        "Attach files for one document of the checklist (multipart `purpose` and `documents`) "
+        "while the record is a draft or reset to the dealer."
+    )
+    return DocumentsApi
+
+
+PreApplicationDocumentsApi = _documents_api(
+    "preapplication",
+    permission="claims.change_preapplication",
+    get=selectors.preapplication_get,
+    add=services.preapplication_documents_add,
+    serializer=PreApplicationDetailSerializer,
+)
+ClaimDocumentsApi = _documents_api(
+    "claim",
+    permission="claims.change_claim",
+    get=selectors.claim_get,
+    add=services.claim_documents_add,
+    serializer=ClaimDetailSerializer,
+)

@@ -1,0 +1,28 @@
+from django.urls import path
+
+from claims import api
+from claims.models import Claim, PreApplication
+from ssa_ops.personal_data_api import personal_data_api_urls
+from ssa_ops.workflow_api import workflow_api_urls
+
+urlpatterns = [
+    path("preapplications/", api.PreApplicationListApi.as_view(), name="api-preapplication-list"),
+    path(
+        "preapplications/<int:pk>/",
+        api.PreApplicationDetailApi.as_view(),
+        name="api-preapplication-detail",
+    ),
+    path(
+        "preapplications/<int:pk>/documents/",
+        api.PreApplicationDocumentsApi.as_view(),
+        name="api-preapplication-documents",
+    ),
+    *workflow_api_urls(PreApplication, prefix="preapplications/"),
+    *personal_data_api_urls(PreApplication, prefix="preapplications/"),
+    path("claims/", api.ClaimListApi.as_view(), name="api-claim-list"),
+    path("claims/take-next/", api.ClaimTakeNextApi.as_view(), name="api-claim-take-next"),
+    path("claims/<int:pk>/", api.ClaimDetailApi.as_view(), name="api-claim-detail"),
+    path("claims/<int:pk>/documents/", api.ClaimDocumentsApi.as_view(), name="api-claim-documents"),
+    *workflow_api_urls(Claim, prefix="claims/"),
+    *personal_data_api_urls(Claim, prefix="claims/"),
+]
