@@ -30,10 +30,12 @@ class ClaimsConfig(AppConfig):
     verbose_name = _("Claims")
 
     def ready(self):
-        from claims import api, selectors, services
+        from claims import api, selectors, services, views
         from claims.models import Claim, PreApplication
         from ssa_ops.attachments import attachment_owner_register
         from ssa_ops.audit import audit_labels_register
+        from ssa_ops.dashboard import DashboardPanel, dashboard_panel_register
+        from ssa_ops.navigation import NavItem, navigation_register
         from ssa_ops.notifications import email_templates_register
         from ssa_ops.personal_data import (
             PersonalRecords,
@@ -50,6 +52,18 @@ class ClaimsConfig(AppConfig):
                 "claims.preapplication": PreApplication._meta.verbose_name,
                 "claims.claim": Claim._meta.verbose_name,
             }
+        )
+        navigation_register(
+            NavItem(_("Claims"), "claims:list", "claims.view_claim", order=70),
+            NavItem(
+                _("Pre-applications"),
+                "claims:preapplication-list",
+                "claims.view_preapplication",
+                order=68,
+            ),
+        )
+        dashboard_panel_register(
+            DashboardPanel("claims/includes/home_claims.html", views.dashboard_claims, 20)
         )
         email_templates_register({"claims_record_status": _("Pre-application or claim decided")})
         for model in (PreApplication, Claim):
@@ -76,6 +90,7 @@ class ClaimsConfig(AppConfig):
                     "cancel": services.preapplication_cancel,
                 },
                 serializer=api.PreApplicationDetailSerializer,
+                detail_url_name="claims:preapplication-detail",
             )
         )
         workflow_register(
@@ -93,6 +108,7 @@ class ClaimsConfig(AppConfig):
                     "withdraw": services.claim_withdraw,
                 },
                 serializer=api.ClaimDetailSerializer,
+                detail_url_name="claims:detail",
             )
         )
         attachment_owner_register(PreApplication, selectors.preapplication_list)

@@ -78,6 +78,7 @@ urlpatterns = [
     path("personal-data/", include("ssa_ops.personal_data_views")),
     path("dealers/", include("dealers.urls")),
     path("programs/", include("programs.urls")),
+    path("claims/", include("claims.urls")),
     path("reasons/", reason_views.reason_index, name="reasons"),
     path("reasons/new/", reason_views.reason_edit, name="reason-new"),
     path("reasons/<int:pk>/", reason_views.reason_edit, name="reason-edit"),

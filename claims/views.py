@@ -1,0 +1,393 @@
+"""Pages: the ops queue and claim detail, the dealer portal's lists and forms. Every page goes
+through a selector (scope) and writes through a service."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from claims import selectors, services
+from claims.forms import ClaimForm, DocumentsForm, PreApplicationForm
+from claims.models import Claim, PreApplication
+from programs.models import DocumentType
+from ssa_ops.attachments import attachments_for
+from ssa_ops.audit import audit_events_for
+from ssa_ops.errors import ApplicationError
+from ssa_ops.roles import Role
+from ssa_ops.validation import query_text
+
+# SLA bands of the queue, in days waiting.
+SLA_DUE_SOON_DAYS, SLA_OVERDUE_DAYS = 2, 5
+
+
+def _form_errors(form, error: ValidationError):
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, " ".join(error.messages))
+        return
+    for field, messages_ in error.message_dict.items():
+        for message in messages_:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def _own_dealer(request):
+    if request.user.role != Role.DEALER or not request.user.dealer_id:
+        raise Http404
+    return request.user.dealer
+
+
+def _positive(request, name):
+    text = query_text(request, name, max_length=9)
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _checklist(record):
+    codes = record.rule.documents_for(record.document_stage)
+    names = {t.code: t.name for t in DocumentType.objects.filter(code__in=codes)}
+    return [(code, names.get(code, code)) for code in codes]
+
+
+# Claims ------------------------------------------------------------------------------------------
+
+
+@permission_required("claims.view_claim", raise_exception=True)
+def claim_index(request):
+    """Ops: the work queue (what waits, oldest first); a dealer: its claims, any state."""
+    state = query_text(request, "status", max_length=20)
+    if state not in Claim.Status.values:
+        state = ""
+    dealer_view = request.user.role == Role.DEALER
+    filters = selectors.QueueFilters(
+        status=state,
+        program=_positive(request, "program"),
+        dealer=_positive(request, "dealer"),
+        region=_positive(request, "region"),
+        older_than_days=_positive(request, "older_than_days"),
+        assigned_to_me=request.GET.get("mine") == "1",
+        flagged=request.GET.get("flagged") == "1",
+    )
+    sort = query_text(request, "sort", max_length=20)
+    if sort.lstrip("-") not in selectors.CLAIM_SORTING.options:
+        sort = ""
+    if dealer_view and not state:
+        claims = selectors.claim_list(user=request.user).order_by("-pk")
+    else:
+        if state in ("draft", "withdrawn") and sort.lstrip("-") in ("", "waiting"):
+            sort = "-number"
+        claims = selectors.claim_queue(user=request.user, filters=filters, sort=sort)
+    after = None
+    cursor = query_text(request, "after", max_length=9)
+    if cursor.isdigit() and (dealer_view and not state or sort.lstrip("-") == "number"):
+        after = (int(cursor),)
+    rows, last = selectors.keyset_page(claims, after=after)
+    now = timezone.now()
+    for claim in rows:
+        days = (now - claim.queued_at).days if claim.queued_at else None
+        claim.age_days = days
+        claim.sla = (
+            ""
+            if days is None or claim.status not in (*Claim.QUEUE_STATES, Claim.Status.IN_REVIEW)
+            else "overdue"
+            if days >= SLA_OVERDUE_DAYS
+            else "due-soon"
+            if days >= SLA_DUE_SOON_DAYS
+            else "on-time"
+        )
+    next_query = None
+    if last is not None and len(last) == 1:
+        params = request.GET.copy()
+        params["after"] = last[0]
+        next_query = params.urlencode()
+    return render(
+        request,
+        "claims/claim_list.html",
+        {
+            "claims": rows,
+            "statuses": Claim.Status.choices,
+            "state": state,
+            "sort": sort,
+            "next_query": next_query,
+            "dealer_view": dealer_view,
+            "filters": filters,
+        },
+    )
+
+
+@permission_required("claims.decide_claim", raise_exception=True)
+def claim_take_next(request):
+    """Pick up the claim that has waited longest and open it."""
+    claim = services.claim_take_next(actor=request.user)
+    if claim is None:
+        messages.info(request, _("No claim is waiting."))
+        return redirect("claims:list")
+    return redirect("claims:detail", pk=claim.pk)
+
+
+@permission_required("claims.view_claim", raise_exception=True)
+def claim_detail(request, pk):
+    claim = selectors.claim_get(user=request.user, pk=pk)
+    events = list(audit_events_for(claim))
+    editable = (
+        request.user.has_perm("claims.change_claim") and claim.status in Claim.EDITABLE_STATES
+    )
+    return render(
+        request,
+        "claims/claim_detail.html",
+        {
+            "claim": claim,
+            "attachments": attachments_for(claim),
+            "events": events,
+            "missing": selectors.documents_missing(claim),
+            "duplicates": selectors.claim_duplicates(claim=claim, user=request.user),
+            "overdue": claim.status == Claim.Status.DRAFT
+            and claim.submit_deadline < timezone.localdate(),
+            "last_reset": next((e for e in events if e.action == "reset"), None)
+            if claim.status == Claim.Status.RESET
+            else None,
+            "can_edit": editable,
+            "documents_form": DocumentsForm(checklist=_checklist(claim)) if editable else None,
+        },
+    )
+
+
+def _claim_form_page(request, claim=None):
+    dealer = _own_dealer(request)
+    initial = {}
+    if claim is not None:
+        initial = {
+            name: getattr(claim, name)
+            for name in (
+                "program",
+                "corporate_account",
+                "special_application",
+                "pre_application",
+                "vin",
+                "invoice_number",
+                "invoice_date",
+                "invoice_amount",
+                "buyer_name",
+                "buyer_credit_code",
+                "delivery_date",
+            )
+        }
+        initial["vehicle_model"] = claim.vehicle_model.code
+    form = ClaimForm(request.POST or None, dealer=dealer, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if claim is None:
+                claim = services.claim_create(
+                    actor=request.user, dealer=dealer, values=form.values()
+                )
+            else:
+                claim = services.claim_update(actor=request.user, pk=claim.pk, values=form.values())
+        except ValidationError as error:
+            _form_errors(form, error)
+        except ApplicationError as error:
+            form.add_error("vin" if error.code == "vin_claimed" else None, error.message)
+        else:
+            messages.success(request, _("%(n)s saved.") % {"n": claim.number})
+            return redirect("claims:detail", pk=claim.pk)
+    return render(request, "claims/claim_form.html", {"form": form, "claim": claim})
+
+
+@permission_required("claims.add_claim", raise_exception=True)
+def claim_new(request):
+    return _claim_form_page(request)
+
+
+@permission_required("claims.change_claim", raise_exception=True)
+def claim_edit(request, pk):
+    claim = selectors.claim_get(user=request.user, pk=pk)
+    if claim.status not in Claim.EDITABLE_STATES:
+        messages.error(request, _("Only a draft or a record reset to the dealer can be edited."))
+        return redirect("claims:detail", pk=claim.pk)
+    return _claim_form_page(request, claim)
+
+
+def _documents_post(request, *, record, add, detail):
+    form = DocumentsForm(request.POST, request.FILES, checklist=_checklist(record))
+    if not form.is_valid():
+        messages.error(request, _("Choose the document and a file."))
+        return redirect(detail, pk=record.pk)
+    try:
+        add(
+            actor=request.user,
+            pk=record.pk,
+            purpose=form.cleaned_data["purpose"],
+            documents=request.FILES.getlist("documents"),
+        )
+        messages.success(request, _("Documents added."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect(detail, pk=record.pk)
+
+
+@require_POST
+@permission_required("claims.change_claim", raise_exception=True)
+def claim_documents(request, pk):
+    claim = selectors.claim_get(user=request.user, pk=pk)
+    return _documents_post(
+        request, record=claim, add=services.claim_documents_add, detail="claims:detail"
+    )
+
+
+# Pre-applications --------------------------------------------------------------------------------
+
+
+@permission_required("claims.view_preapplication", raise_exception=True)
+def preapplication_index(request):
+    queue = request.GET.get("queue") == "1"
+    records = (
+        selectors.preapplication_queue(user=request.user).order_by("queued_at", "pk")
+        if queue
+        else selectors.preapplication_list(user=request.user).order_by("-pk")
+    )
+    state = query_text(request, "status", max_length=20)
+    if not queue and state in PreApplication.Status.values:
+        records = records.filter(status=state)
+    after = query_text(request, "after", max_length=9)
+    if after.isdigit() and not queue:
+        records = records.filter(pk__lt=int(after))
+    rows = list(records[: selectors.QUEUE_PAGE_SIZE + 1])
+    next_query = None
+    if len(rows) > selectors.QUEUE_PAGE_SIZE and not queue:
+        rows = rows[: selectors.QUEUE_PAGE_SIZE]
+        params = request.GET.copy()
+        params["after"] = rows[-1].pk
+        next_query = params.urlencode()
+    return render(
+        request,
+        "claims/preapplication_list.html",
+        {
+            "records": rows[: selectors.QUEUE_PAGE_SIZE],
+            "queue": queue,
+            "statuses": PreApplication.Status.choices,
+            "state": state,
+            "next_query": next_query,
+        },
+    )
+
+
+@permission_required("claims.view_preapplication", raise_exception=True)
+def preapplication_detail(request, pk):
+    record = selectors.preapplication_get(user=request.user, pk=pk)
+    events = list(audit_events_for(record))
+    editable = (
+        request.user.has_perm("claims.change_preapplication")
+        and record.status in PreApplication.EDITABLE_STATES
+    )
+    return render(
+        request,
+        "claims/preapplication_detail.html",
+        {
+            "record": record,
+            "attachments": attachments_for(record),
+            "events": events,
+            "missing": selectors.documents_missing(record),
+            "last_reset": next((e for e in events if e.action == "reset"), None)
+            if record.status == PreApplication.Status.RESET
+            else None,
+            "can_edit": editable,
+            "documents_form": DocumentsForm(checklist=_checklist(record)) if editable else None,
+        },
+    )
+
+
+def _preapplication_form_page(request, record=None):
+    dealer = _own_dealer(request)
+    initial = {}
+    if record is not None:
+        line = record.lines[0] if record.lines else {"model": "", "units": 1}
+        initial = {
+            "program": record.program,
+            "corporate_account": record.corporate_account,
+            "special_application": record.special_application,
+            "customer_name": record.customer_name,
+            "vehicle_model": line["model"],
+            "units": line["units"],
+            "delivery_month": record.delivery_month,
+        }
+    form = PreApplicationForm(request.POST or None, dealer=dealer, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        values = form.values()
+        if record is not None and not values["customer_id_number"]:
+            values["customer_id_number"] = record.customer_id_number.reveal()
+        try:
+            if record is None:
+                record = services.preapplication_create(
+                    actor=request.user, dealer=dealer, values=values
+                )
+            else:
+                record = services.preapplication_update(
+                    actor=request.user, pk=record.pk, values=values
+                )
+        except ValidationError as error:
+            _form_errors(form, error)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("%(n)s saved.") % {"n": record.number})
+            return redirect("claims:preapplication-detail", pk=record.pk)
+    return render(request, "claims/preapplication_form.html", {"form": form, "record": record})
+
+
+@permission_required("claims.add_preapplication", raise_exception=True)
+def preapplication_new(request):
+    return _preapplication_form_page(request)
+
+
+@permission_required("claims.change_preapplication", raise_exception=True)
+def preapplication_edit(request, pk):
+    record = selectors.preapplication_get(user=request.user, pk=pk)
+    if record.status not in PreApplication.EDITABLE_STATES:
+        messages.error(request, _("Only a draft or a record reset to the dealer can be edited."))
+        return redirect("claims:preapplication-detail", pk=record.pk)
+    return _preapplication_form_page(request, record)
+
+
+@require_POST
+@permission_required("claims.change_preapplication", raise_exception=True)
+def preapplication_documents(request, pk):
+    record = selectors.preapplication_get(user=request.user, pk=pk)
+    return _documents_post(
+        request,
+        record=record,
+        add=services.preapplication_documents_add,
+        detail="claims:preapplication-detail",
+    )
+
+
+def dashboard_claims(user) -> dict | None:
+    """The home page's claims panel: ops see what waits in the queue, a dealer its to-do."""
+    if not user.has_perm("claims.view_claim"):
+        return None
+    if user.has_perm("claims.decide_claim"):
+        waiting = selectors.claim_list(user=user).filter(status__in=Claim.QUEUE_STATES)
+        return {
+            "waiting": waiting.count(),
+            "mine": selectors.claim_list(user=user)
+            .filter(status=Claim.Status.IN_REVIEW, assigned_to=user)
+            .count(),
+            "queue_url": reverse("claims:list"),
+        }
+    if user.role == Role.DEALER:
+        claims = selectors.claim_list(user=user)
+        return {
+            "resets": claims.filter(status=Claim.Status.RESET).count(),
+            "drafts": claims.filter(status=Claim.Status.DRAFT).count(),
+            "expiring": selectors.preapplication_list(user=user)
+            .filter(
+                status=PreApplication.Status.APPROVED,
+                valid_until__lte=timezone.localdate() + datetime.timedelta(days=14),
+            )
+            .count(),
+        }
+    return None

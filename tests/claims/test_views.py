@@ -1,0 +1,96 @@
+import pytest
+from django.test import Client
+
+from claims.models import Claim
+from ssa_ops.roles import Role
+from tests.claims.factories import approved_account, document
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+
+
+def _client(user):
+    user.language = "en"
+    user.save(update_fields=["language"])
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def test_the_dealer_files_uploads_and_submits_through_the_pages(setting):
+    client = _client(setting.dealer_user)
+    values = setting.values()
+    response = client.post("/claims/new/", values)
+    claim = Claim.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/claims/{claim.pk}/"
+    page = client.get(f"/claims/{claim.pk}/").content.decode()
+    assert "Documents missing: Invoice" in page
+    assert "8000.00 CNY" in page
+    client.post(f"/claims/{claim.pk}/documents/", {"purpose": "invoice", "documents": document(4)})
+    response = client.post(f"/claims/{claim.pk}/act/submit/")
+    assert response.status_code == 302
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.SUBMITTED
+    assert claim.vin in client.get("/claims/").content.decode()
+
+
+def test_a_refused_value_is_shown_on_the_form(setting):
+    client = _client(setting.dealer_user)
+    response = client.post("/claims/new/", setting.values(vin="LSVAU2181N2000001"))
+    assert response.status_code == 200
+    assert "The check digit of this VIN (its 9th character) is wrong." in response.content.decode()
+    assert not Claim.objects.exists()
+
+
+def test_ops_take_next_and_see_flags_and_buttons(setting, reasons):
+    claim = setting.claim(submit=True, invoice_number="SAME")
+    setting.claim(invoice_number="SAME", documents=False)
+    client = _client(setting.ops)
+    queue = client.get("/claims/").content.decode()
+    assert claim.number in queue and "Take next" in queue
+    response = client.get("/claims/next/")
+    assert response["Location"] == f"/claims/{claim.pk}/"
+    page = client.get(f"/claims/{claim.pk}/").content.decode()
+    assert "The same invoice number is on another claim" in page
+    assert "Approve" in page and "Reset to dealer" in page
+    client.post(f"/claims/{claim.pk}/act/reject/", {"reasons": ["NOT_ELIGIBLE"]})
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.REJECTED
+
+
+def test_another_dealers_claim_is_a_404(setting, make_user):
+    claim = setting.claim(documents=False)
+    other = make_user(Role.DEALER)
+    approved_account(dealer_user=other, ops=setting.ops)
+    client = _client(other)
+    assert client.get(f"/claims/{claim.pk}/").status_code == 404
+    assert client.post(f"/claims/{claim.pk}/act/withdraw/").status_code == 404
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.DRAFT
+
+
+def test_preapplication_pages(setting):
+    client = _client(setting.dealer_user)
+    response = client.post(
+        "/claims/preapplications/new/",
+        {
+            "program": setting.program.pk,
+            "corporate_account": setting.account.pk,
+            "vehicle_model": setting.model_code,
+            "units": 2,
+            "delivery_month": "2027-04-09",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    page = client.get(response["Location"]).content.decode()
+    assert "2027-04" in page and "Submit to ops" in page
+    assert client.get("/claims/preapplications/").status_code == 200
+    ops = _client(setting.ops)
+    assert ops.get("/claims/preapplications/?queue=1").status_code == 200
+
+
+def test_home_shows_the_claims_panel(setting):
+    setting.claim(submit=True)
+    page = _client(setting.ops).get("/").content.decode()
+    assert "Claims waiting" in page
+    dealer_page = _client(setting.dealer_user).get("/").content.decode()
+    assert "Claims reset to you" in dealer_page
