@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test import override_settings
 
+from claims.demo import claims_demo
 from dealers import services
 from dealers.credit_code import credit_code_generate
 from dealers.models import Dealer, DealerChangeRequest, DealerContact, DealerGroup, Region
@@ -135,6 +136,7 @@ class Command(BaseCommand):
                 users = self._users(password, dealers, regions, vendor)
             self._change_requests(users, dealers)
             programs_demo(users=users, dealers=dealers, vendor=vendor, stdout=self.stdout)
+            claims_demo(users=users)
             self._failed_email(users)
         self._jobs(users)
         self.stdout.write(
