@@ -1,5 +1,6 @@
 import datetime
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -321,11 +322,12 @@ class AccountListApi(ListAPIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         dealer = _dealer_for(request, data.get("dealer"))
-        account = services.corporate_account_create(
-            actor=request.user, dealer=dealer, values=data["values"]
-        )
-        if data["submit"]:
-            account = services.corporate_account_submit(actor=request.user, pk=account.pk)
+        with transaction.atomic():  # a refused submit keeps no draft behind
+            account = services.corporate_account_create(
+                actor=request.user, dealer=dealer, values=data["values"]
+            )
+            if data["submit"]:
+                account = services.corporate_account_submit(actor=request.user, pk=account.pk)
         return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
 
@@ -520,15 +522,16 @@ class ApplicationListApi(ListAPIView):
         vehicle_model = VehicleModel.objects.filter(code=data["vehicle_model"]).first()
         if vehicle_model is None:
             raise serializers.ValidationError({"vehicle_model": ["Unknown vehicle model."]})
-        application = services.application_create(
-            actor=request.user,
-            program=program,
-            dealer=dealer,
-            vehicle_model=vehicle_model,
-            values=data["values"],
-        )
-        if data["submit"]:
-            application = services.application_submit(actor=request.user, pk=application.pk)
+        with transaction.atomic():  # a refused submit keeps no draft behind
+            application = services.application_create(
+                actor=request.user,
+                program=program,
+                dealer=dealer,
+                vehicle_model=vehicle_model,
+                values=data["values"],
+            )
+            if data["submit"]:
+                application = services.application_submit(actor=request.user, pk=application.pk)
         return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
 
 

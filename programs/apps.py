@@ -201,9 +201,9 @@ class ProgramsConfig(AppConfig):
                 closed_at=selectors.applications_closed_before,
                 erase_fields=("applicant_name",),
                 document_purposes=("application_document",),
+                # Erasing keeps the record, its SSA number and units (claims point at them):
+                # only the person's data goes once the period after its end has passed.
                 retention_days=1095,
-                # Claims may still point at an application whose entitlement they used.
-                keep_while=lambda a: "entitlement_used" if a.units_used else None,
             )
         )
         personal_records_register(

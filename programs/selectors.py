@@ -356,5 +356,9 @@ def applications_closed_before(queryset, cutoff):
 
 
 def qualifications_closed_before(queryset, cutoff):
-    """Rejected qualifications (an approved one stays: claims rely on it)."""
-    return queryset.filter(status=Qualification.Status.REJECTED, updated_at__lt=cutoff)
+    """Qualifications decided before `cutoff`, rejected or approved: claims use an approval
+    within their claim window, long before the retention period after it has passed."""
+    return queryset.filter(
+        status__in=[Qualification.Status.REJECTED, Qualification.Status.APPROVED],
+        updated_at__lt=cutoff,
+    )

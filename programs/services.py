@@ -289,6 +289,11 @@ def program_rule_revise(
         raise ValidationError(
             {"valid_from": _("A new version cannot start in the past: history is not rewritten.")}
         )
+    if not allow_past and latest is not None and valid_from == _today():
+        # records already dated today were filed under the version in force this morning
+        raise ValidationError(
+            {"valid_from": _("A new version starts tomorrow at the earliest.")}
+        )
     version = (latest.version if latest else 0) + 1
     rule = ProgramRule.objects.create(
         program=program, version=version, valid_from=valid_from, created_by=actor, **cleaned
@@ -399,7 +404,13 @@ def corporate_account_update(*, actor, pk, values: dict, documents=()) -> Corpor
     }
     for field, value in cleaned.items():
         setattr(account, field, value)
-    account.save(update_fields=[*cleaned, "updated_at"])
+    try:
+        with transaction.atomic():
+            account.save(update_fields=[*cleaned, "updated_at"])
+    except IntegrityError:
+        # another registration of this code landed meanwhile: say whose, as at creation
+        _credit_code_free(credit_code=cleaned["credit_code"], dealer=account.dealer, exclude_pk=pk)
+        raise
     attachments_create(owner=account, uploads=documents, actor=actor, purpose="business_licence")
     if changes or documents:
         audit_record(actor=actor, obj=account, action="update", changes=changes)
@@ -593,20 +604,32 @@ def application_create(
 
 def _customer_limit_check(*, program, rule, id_number, on, exclude_pk=None) -> None:
     """The rule's maximum units per customer in its rolling period: applications of the same
-    person (by ID number) under the program, being signed or approved within the period, count
-    with their entitlement (or the rule's, while being signed)."""
+    person (by ID number) under the program within the period count with their entitlement
+    (the rule's while being signed); an expired one counts with the units it used."""
     since = on - datetime.timedelta(days=rule.period_days)
     others = (
         SpecialApplication.objects.filter(
             personal_lookup(SpecialApplication, "id_number", id_number),
             program=program,
-            status__in=[SpecialApplication.Status.SIGNING, SpecialApplication.Status.APPROVED],
+            status__in=[
+                SpecialApplication.Status.SIGNING,
+                SpecialApplication.Status.APPROVED,
+                SpecialApplication.Status.EXPIRED,
+            ],
             applied_on__gt=since,
         )
         .exclude(pk=exclude_pk)
         .select_related("rule")
     )
-    held = sum(a.entitlement_units or a.rule.entitlement_units for a in others)
+    held = sum(
+        a.units_used
+        if a.status == SpecialApplication.Status.EXPIRED
+        else (a.entitlement_units or a.rule.entitlement_units)
+        for a in others
+    )
+    others = [
+        a for a in others if a.status != SpecialApplication.Status.EXPIRED or a.units_used
+    ]
     if others and held + rule.entitlement_units > rule.max_units_per_customer:
         numbers = ", ".join(str(a) for a in others)
         raise ApplicationError(
@@ -872,6 +895,8 @@ def approval_steps_remind(*, now=None) -> int:
             step = lock_for_update(ApprovalStep.objects.select_related("application"), pk)
             last = step.reminded_at or step.sent_at
             if step.status != ApprovalStep.Status.PENDING or (last and last > due):
+                # decided or sent again meanwhile: its links stay as they were
+                transaction.set_rollback(True)
                 continue
             transition_perform(step.remind, actor=None, params={"at": now})
             _step_email(step, actor=None, reminder=True)

@@ -11,11 +11,12 @@
 """
 
 import logging
+import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -24,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ssa_ops.audit import audit_labels_register, audit_record
-from ssa_ops.models import Attachment, AttachmentRendition, PersonalDataAccess
+from ssa_ops.models import Attachment, AttachmentRendition, OutboundEmail, PersonalDataAccess
 from ssa_ops.personal_data import (
     PERSONAL_DOCUMENT_PURPOSES,
     SOURCE_EXPORT,
@@ -136,15 +137,25 @@ def personal_record_erase(*, records: PersonalRecords, pk, actor=None, reason_te
         if update_fields:
             instance.save(update_fields=update_fields)
         documents = _documents_delete(_documents(records, instance))
+        emails = _emails_redact(instance) if erased else 0
         if erased or documents:
             audit_record(
                 actor=actor,
                 obj=instance,
                 action=ERASED,
                 reason_text=reason_text,
-                changes={"erased": erased, "documents": documents},
+                changes={"erased": erased, "documents": documents, "emails": emails},
             )
     return {"fields": erased, "documents": documents}
+
+
+def _emails_redact(instance) -> int:
+    """The outbox keeps what was sent about a record; its bodies (names, links) go with the
+    person's data. The subject, recipients and status stay as the record of the send."""
+    return OutboundEmail.objects.filter(
+        content_type=ContentType.objects.get_for_model(instance),
+        object_id=str(instance.pk),
+    ).update(body_text="", body_html="")
 
 
 def personal_data_retention_run(*, now=None, batch_size=200) -> dict:
@@ -318,8 +329,13 @@ def _rekey_model(model, ring, batch_size) -> int:
                 if hashed is not None and row[hashed.name] != personal_hash(field.kind, clear):
                     updates[hashed.name] = personal_hash(field.kind, clear)
             if updates:
-                model._default_manager.filter(pk=row["pk"]).update(**updates)
-                changed += 1
+                # only if the row still holds what was read: an erase or an edit meanwhile wins
+                unchanged = {f"raw_{field.name}": row[f"raw_{field.name}"] for field in fields}
+                changed += (
+                    model._default_manager.annotate(**raw)
+                    .filter(pk=row["pk"], **unchanged)
+                    .update(**updates)
+                )
 
 
 def _rekey_file(storage, name, ring, *, personal) -> bool:
@@ -334,9 +350,14 @@ def _rekey_file(storage, name, ring, *, personal) -> bool:
     elif not personal:
         return False
     sealed = document_encrypt(document_decrypt(data))
-    storage.delete(name)
-    saved = storage.save(name, ContentFile(sealed))
-    assert saved == name, "a rotated document must keep its name"
+    # Written beside the document and moved over it in one step: a crash or a full disk midway
+    # leaves the old, still readable copy in place, never no document at all.
+    path = Path(storage.path(name))
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as replacement:
+        replacement.write(sealed)
+        replacement.flush()
+        os.fsync(replacement.fileno())
+    os.replace(replacement.name, path)
     return True
 
 

@@ -13,13 +13,14 @@ from datetime import datetime, time
 
 from axes.helpers import get_client_ip_address
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -36,6 +37,7 @@ from ssa_ops.personal_data import (
     personal_records_for,
 )
 from ssa_ops.sorting import Sorting
+from ssa_ops.validation import text_clean
 
 navigation_register(
     NavItem(
@@ -59,7 +61,7 @@ def personal_data_show_view(request, pk, field, model):
             instance=instance,
             field_name=field,
             source=SOURCE_HTML,
-            reason=request.POST.get("reason", ""),
+            reason=_reason(request),
             client_address=get_client_ip_address(request),
         )
     except PermissionRefused as error:
@@ -79,7 +81,19 @@ def personal_data_show_view(request, pk, field, model):
 
 
 def _local(url) -> bool:
-    return bool(url) and url.startswith("/") and not url.startswith("//")
+    return (
+        bool(url)
+        and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+        and (url.startswith("/") and not url.startswith(("//", "/\\")))
+    )
+
+
+def _reason(request) -> str:
+    """Why the value is looked at, as text a column can hold (or nothing)."""
+    try:
+        return text_clean(request.POST.get("reason", ""), max_length=200)
+    except ValidationError:
+        return ""
 
 
 def personal_data_html_urls(model, *, prefix="") -> list:

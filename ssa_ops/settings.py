@@ -257,6 +257,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers keep LOGGING as configured here, with its personal-data filter, instead of Celery's
+# own root handler (which would log ID and phone numbers in clear).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_TIME_LIMIT = 60 * 30
 CELERY_TASK_SOFT_TIME_LIMIT = 60 * 25
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -82,3 +82,19 @@ def test_values_of_personal_fields_read_from_the_database_are_masked(db, persona
     # then: only the masked form is written
     written = stream.getvalue()
     assert "E7654321" not in written and written.count("E7****21") == 2
+
+
+def test_a_celery_worker_keeps_the_filter_on_its_logs():
+    # given what `celery worker` does to logging when it starts
+    from ssa_ops.celery import app
+    from ssa_ops.logging import PersonalDataFilter
+
+    app.log.setup_logging_subsystem(loglevel="INFO")
+    # then the root logger's own handlers (not pytest's capture) still mask personal values
+    handlers = [
+        h for h in logging.getLogger().handlers if not type(h).__module__.startswith("_pytest")
+    ]
+    assert handlers
+    assert all(
+        any(isinstance(f, PersonalDataFilter) for f in handler.filters) for handler in handlers
+    )

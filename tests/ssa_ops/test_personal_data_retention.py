@@ -97,6 +97,7 @@ def test_retention_erases_exactly_the_records_past_their_period(
     assert event.changes == {
         "erased": ["id_number", "phone", "employee_number", "buyer_name"],
         "documents": 1,
+        "emails": 0,
     }
     assert "30" in event.reason_display and ID_NUMBER not in json.dumps(event.changes)
 
