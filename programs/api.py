@@ -591,6 +591,7 @@ class QualificationSerializer(serializers.ModelSerializer):
     dealer_code = serializers.CharField(source="dealer.code", read_only=True)
     vendor_name = serializers.CharField(source="vendor.name", read_only=True)
     id_number = serializers.SerializerMethodField()
+    employee_number = serializers.SerializerMethodField()
 
     class Meta:
         model = Qualification
@@ -604,6 +605,7 @@ class QualificationSerializer(serializers.ModelSerializer):
             "status",
             "customer_name",
             "id_number",
+            "employee_number",
             "employer_name",
             "vendor",
             "vendor_name",
@@ -614,6 +616,9 @@ class QualificationSerializer(serializers.ModelSerializer):
 
     def get_id_number(self, qualification) -> str:
         return str(qualification.id_number)  # masked
+
+    def get_employee_number(self, qualification) -> str:
+        return str(qualification.employee_number or "")  # masked
 
 
 class QualificationDetailSerializer(QualificationSerializer):

@@ -402,6 +402,8 @@ def link_page(link) -> dict:
         "step": step,
         "steps": selectors.application_steps(application),
         "id_number": str(application.id_number),  # masked: the approver has no account
+        # HR checks the employee by it; shown masked like the ID number
+        "employee_number": str(application.employee_number or ""),
         "support_amount": application.rule.support_amount(application.vehicle_model.code),
     }
 

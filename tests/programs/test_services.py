@@ -555,3 +555,22 @@ def test_two_drafts_of_one_person_cannot_both_be_sent_for_signing(make_user):
     assert refused.value.code == "customer_limit"
     second.refresh_from_db()
     assert second.status == SpecialApplication.Status.DRAFT
+
+
+def test_the_vendor_sees_the_employee_number_it_checks_masked(client, make_user):
+    from rest_framework.test import APIClient
+
+    from tests.ssa_ops.factories import UserFactory
+
+    dealer_user = make_user(Role.DEALER)
+    program, qualification = _qualification(dealer_user)
+    services.qualification_submit(actor=dealer_user, pk=qualification.pk)
+    vendor_user = UserFactory(role=Role.VENDOR, vendor=program.checking_vendor)
+    client.force_login(vendor_user)
+    page = client.get(f"/programs/qualifications/{qualification.pk}/").content.decode()
+    employee = page.split('id="employee-number"')[1].split("</dd>")[0]
+    assert "E1001" not in employee and "*" in employee
+    api = APIClient()
+    api.force_authenticate(vendor_user)
+    shown = api.get(f"/api/v1/programs/qualifications/{qualification.pk}/").json()
+    assert shown["employee_number"] != "E1001" and "*" in shown["employee_number"]
