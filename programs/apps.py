@@ -122,7 +122,10 @@ class ProgramsConfig(AppConfig):
         dashboard_panel_register(
             DashboardPanel("programs/includes/home_programs.html", selectors.dashboard_programs, 30)
         )
-        audit_labels_register({"rule_version": _("new rule version")}, model=Program)
+        audit_labels_register(
+            {"rule_version": _("new rule version"), "rule_withdrawn": _("rule version withdrawn")},
+            model=Program,
+        )
         audit_labels_register(
             {
                 "approve": _("approved"),

@@ -6,6 +6,7 @@ import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q
 from django.http import Http404
+from django.utils import timezone
 
 from programs.models import (
     ApprovalStep,
@@ -97,8 +98,11 @@ def program_rules(*, program) -> list[ProgramRule]:
     rules = list(ProgramRule.objects.filter(program=program).select_related("created_by"))
     rules.sort(key=lambda rule: rule.valid_from, reverse=True)
     successor = None
-    for rule in rules:
+    today = timezone.localdate()
+    for index, rule in enumerate(rules):
         rule.valid_to = successor - datetime.timedelta(days=1) if successor else None
+        # the latest version may be taken back until its first day
+        rule.withdrawable = index == 0 and rule.valid_from > today
         successor = rule.valid_from
     return rules
 

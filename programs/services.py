@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -291,9 +292,7 @@ def program_rule_revise(
         )
     if not allow_past and latest is not None and valid_from == _today():
         # records already dated today were filed under the version in force this morning
-        raise ValidationError(
-            {"valid_from": _("A new version starts tomorrow at the earliest.")}
-        )
+        raise ValidationError({"valid_from": _("A new version starts tomorrow at the earliest.")})
     version = (latest.version if latest else 0) + 1
     rule = ProgramRule.objects.create(
         program=program, version=version, valid_from=valid_from, created_by=actor, **cleaned
@@ -306,6 +305,36 @@ def program_rule_revise(
         changes={"version": version, "valid_from": valid_from.isoformat()},
     )
     return rule
+
+
+@transaction.atomic
+def program_rule_withdraw(*, actor, rule_id) -> Program:
+    """Take back the latest version before it is in force (a wrong date or amount typed for
+    the future). A version in force, or one a record was filed under, is history: it stays."""
+    rule = ProgramRule.objects.filter(pk=rule_id).first()
+    if rule is None:
+        raise Http404
+    program = lock_for_update(Program.objects.all(), rule.program_id)
+    latest = program.rules.order_by("-valid_from").first()
+    if rule != latest or rule.valid_from <= _today():
+        raise ApplicationError(
+            _("Only the latest version, before the day it starts, can be withdrawn."),
+            code="rule_in_force",
+        )
+    try:
+        with transaction.atomic():
+            rule.delete()
+    except ProtectedError:
+        raise ApplicationError(
+            _("Records were filed under this version: it stays."), code="rule_in_use"
+        ) from None
+    audit_record(
+        actor=actor,
+        obj=program,
+        action="rule_withdrawn",
+        changes={"version": rule.version, "valid_from": rule.valid_from.isoformat()},
+    )
+    return program
 
 
 def _rule_for(program: Program, on_date) -> ProgramRule:
@@ -627,9 +656,7 @@ def _customer_limit_check(*, program, rule, id_number, on, exclude_pk=None) -> N
         else (a.entitlement_units or a.rule.entitlement_units)
         for a in others
     )
-    others = [
-        a for a in others if a.status != SpecialApplication.Status.EXPIRED or a.units_used
-    ]
+    others = [a for a in others if a.status != SpecialApplication.Status.EXPIRED or a.units_used]
     if others and held + rule.entitlement_units > rule.max_units_per_customer:
         numbers = ", ".join(str(a) for a in others)
         raise ApplicationError(

@@ -11,6 +11,11 @@ urlpatterns = [
     path("", views.program_index, name="list"),
     path("<int:pk>/", views.program_detail, name="detail"),
     path("<int:pk>/rules/new/", views.program_rule_new, name="rule-new"),
+    path(
+        "<int:pk>/rules/<int:rule_pk>/withdraw/",
+        views.program_rule_withdraw,
+        name="rule-withdraw",
+    ),
     path("accounts/", views.account_index, name="account-list"),
     path("accounts/new/", views.account_new, name="account-new"),
     path("accounts/next/", views.account_take_next, name="account-next"),

@@ -145,6 +145,24 @@ def program_rule_new(request, pk):
     return render(request, "programs/rule_form.html", {"program": program, "form": form})
 
 
+@require_POST
+@permission_required("programs.add_programrule", raise_exception=True)
+def program_rule_withdraw(request, pk, rule_pk):
+    program = selectors.program_get(user=request.user, pk=pk)
+    rule = next((r for r in selectors.program_rules(program=program) if r.pk == rule_pk), None)
+    if rule is None:
+        raise Http404
+    try:
+        services.program_rule_withdraw(actor=request.user, rule_id=rule.pk)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("Version %(version)s was withdrawn.") % {"version": rule.version}
+        )
+    return redirect("programs:detail", pk=program.pk)
+
+
 # Corporate accounts -----------------------------------------------------------------------------
 
 

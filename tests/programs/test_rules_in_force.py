@@ -63,3 +63,26 @@ def test_a_new_version_cannot_start_today_once_a_version_is_in_force(make_user):
         actor=lead, program_id=program.pk, valid_from=tomorrow, values=rule_values()
     )
     assert ProgramRule.objects.filter(program=program).count() == 2
+
+
+def test_a_version_not_yet_in_force_can_be_withdrawn_and_one_in_force_cannot(client, make_user):
+    lead = make_user(Role.OPS_LEAD)
+    program = program_with_rule()
+    in_force = ProgramRule.objects.get(program=program)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    future = services.program_rule_revise(
+        actor=lead, program_id=program.pk, valid_from=tomorrow, values=rule_values()
+    )
+    client.force_login(lead)
+    page = client.get(f"/programs/{program.pk}/").content.decode()
+    assert page.count('id="rule-withdraw"') == 1
+    # the version in force stays
+    with pytest.raises(ApplicationError) as refused:
+        services.program_rule_withdraw(actor=lead, rule_id=in_force.pk)
+    assert refused.value.code == "rule_in_force"
+    # the one typed for tomorrow goes, and the program's history says so
+    client.post(f"/programs/{program.pk}/rules/{future.pk}/withdraw/")
+    assert list(ProgramRule.objects.filter(program=program)) == [in_force]
+    from ssa_ops.audit import audit_events_for
+
+    assert audit_events_for(program).first().action == "rule_withdrawn"
