@@ -65,7 +65,12 @@ class ClaimsConfig(AppConfig):
         dashboard_panel_register(
             DashboardPanel("claims/includes/home_claims.html", views.dashboard_claims, 20)
         )
-        email_templates_register({"claims_record_status": _("Pre-application or claim decided")})
+        email_templates_register(
+            {
+                "claims_record_status": _("Pre-application or claim decided"),
+                "claims_reset_reminder": _("Claim reset to answer"),
+            }
+        )
         for model in (PreApplication, Claim):
             audit_labels_register(
                 {"create": _("created"), "update": _("edited"), "attach": _("document added")},
@@ -73,7 +78,11 @@ class ClaimsConfig(AppConfig):
             )
         audit_labels_register({"expire": _("expired")}, model=PreApplication)
         audit_labels_register(
-            {"settle": _("settled"), "send_to_check": _("sent to the checking vendor")},
+            {
+                "settle": _("settled"),
+                "send_to_check": _("sent to the checking vendor"),
+                "reject_unanswered": _("rejected: reset not answered in time"),
+            },
             model=Claim,
         )
         workflow_register(

@@ -14,7 +14,7 @@ from claims import services
 from claims.models import Claim, PreApplication
 from programs.models import CorporateAccount, Program
 from ssa_ops.models import Reason
-from ssa_ops.reasons import reason_update
+from ssa_ops.reasons import reason_create, reason_update
 from ssa_ops.validation import vin_check_digit
 from ssa_ops.workflow import lock_for_update, transition_perform
 
@@ -41,7 +41,16 @@ def _scan(name: str, seed: int) -> SimpleUploadedFile:
 
 
 def _reasons_for_claims(lead) -> None:
-    """The catalog's general reasons apply to claims and pre-applications too."""
+    """The catalog's general reasons apply to claims and pre-applications too; the daily
+    check's own reason is in the catalog so that it reads in words."""
+    if not Reason.objects.filter(code=services.RESET_NOT_ANSWERED).exists():
+        reason_create(
+            actor=lead,
+            code=services.RESET_NOT_ANSWERED,
+            label_zh="退回后未按时回复",
+            label_en="Reset not answered in time",
+            applies_to=["claims.claim"],
+        )
     for reason in Reason.objects.filter(
         code__in=["DOC_MISSING", "DOC_UNREADABLE", "INFO_MISMATCH", "NOT_ELIGIBLE", "DUPLICATE"]
     ):

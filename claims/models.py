@@ -350,6 +350,8 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # When the dealer was reminded to answer the current reset (None: not yet).
+    reset_reminded_at = models.DateTimeField(_("reminded of the reset at"), null=True, blank=True)
     # Flags set on both claims when another claim has the same invoice number or file.
     duplicate_invoice = models.BooleanField(_("invoice number on another claim"), default=False)
     duplicate_document = models.BooleanField(_("same file on another claim"), default=False)
@@ -392,6 +394,16 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     document_stage = "claim"
 
     @property
+    def reset_answer_deadline(self):
+        """The last day a reset may be answered (CLAIM_RESET_ANSWER_DAYS after the reset)."""
+        import datetime
+
+        if self.status != self.Status.RESET or self.decided_at is None:
+            return None
+        days = getattr(settings, "CLAIM_RESET_ANSWER_DAYS", 14)
+        return timezone.localdate(self.decided_at) + datetime.timedelta(days=days)
+
+    @property
     def submit_deadline(self):
         """The last day it may be submitted: the rule's claim window after the invoice date."""
         import datetime
@@ -422,6 +434,7 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     def resubmit(self, *, at):
         self.queued_at = at
         self.assigned_to, self.picked_up_at = None, None
+        self.reset_reminded_at = None
 
     @transition(
         status,
@@ -467,6 +480,11 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     )
     def reject(self, *, by, at):
         self.decided_by, self.decided_at, self.closed_at = by, at, at
+
+    # Run by the daily check when a reset is not answered in time: no button.
+    @transition(status, source=Status.RESET, target=Status.REJECTED)
+    def reject_unanswered(self, *, at):
+        self.decided_by, self.decided_at, self.closed_at = None, at, at
 
     @transition(
         status,

@@ -4,6 +4,7 @@ flags, the entitlement a pre-application takes, and the dealer's emails."""
 import datetime
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -29,7 +30,7 @@ from ssa_ops.notifications import email_queue
 from ssa_ops.personal_data_crypto import personal_hash
 from ssa_ops.reasons import reason_labels
 from ssa_ops.validation import model_text_clean, resident_id_clean, text_clean, vin_clean
-from ssa_ops.workflow import lock_for_update, transition_run
+from ssa_ops.workflow import lock_for_update, transition_perform, transition_run
 
 MAX_UNITS_PER_LINE = 1000
 MAX_AMOUNT = Decimal("100000000")
@@ -448,7 +449,6 @@ def preapplication_cancel(*, actor, pk, reason="") -> PreApplication:
 def preapplications_expire(*, today=None) -> int:
     """Approved pre-applications whose validity has passed expire (a daily task); each gives
     back its entitlement. Returns how many."""
-    from ssa_ops.workflow import transition_perform
 
     today = today or _today()
     expired = 0
@@ -750,6 +750,78 @@ def claim_reset(*, actor, pk, reasons, reason="") -> Claim:
 
 def claim_reject(*, actor, pk, reasons, reason="") -> Claim:
     return _claim_decide("reject", actor=actor, pk=pk, reasons=reasons, reason=reason)
+
+
+RESET_NOT_ANSWERED = "RESET_NOT_ANSWERED"
+
+
+def _reset_answer_days() -> int:
+    return getattr(settings, "CLAIM_RESET_ANSWER_DAYS", 14)
+
+
+def claims_reset_remind(*, today=None) -> int:
+    """Remind the dealer of resets due within CLAIM_RESET_REMIND_DAYS_BEFORE days, once per
+    reset (a daily task). Returns how many claims were reminded."""
+    today = today or _today()
+    before = getattr(settings, "CLAIM_RESET_REMIND_DAYS_BEFORE", 3)
+    reset_before = timezone.make_aware(
+        datetime.datetime.combine(
+            today - datetime.timedelta(days=_reset_answer_days() - before),
+            datetime.time.max,
+        )
+    )
+    due = Claim.objects.filter(
+        status=Claim.Status.RESET, reset_reminded_at=None, decided_at__lte=reset_before
+    ).values_list("pk", flat=True)
+    reminded = 0
+    for pk in list(due):
+        with transaction.atomic():
+            # Only a claim still reset and not reminded: a conditional update, so two runs at
+            # once remind once.
+            if not Claim.objects.filter(
+                pk=pk, status=Claim.Status.RESET, reset_reminded_at=None
+            ).update(reset_reminded_at=timezone.now()):
+                continue
+            claim = Claim.objects.select_related("dealer").get(pk=pk)
+            for email, language in _special_sales_contacts(claim.dealer_id):
+                email_queue(
+                    to=email,
+                    template="claims_reset_reminder",
+                    context={"record": claim, "deadline": claim.reset_answer_deadline},
+                    language=language,
+                    related_object=claim,
+                )
+            reminded += 1
+    return reminded
+
+
+def claims_reset_unanswered_reject(*, today=None) -> int:
+    """Reject the claims whose reset was not answered within CLAIM_RESET_ANSWER_DAYS (a daily
+    task), with the reason RESET_NOT_ANSWERED, telling the dealer. Returns how many."""
+    today = today or _today()
+    reset_before = timezone.make_aware(
+        datetime.datetime.combine(
+            today - datetime.timedelta(days=_reset_answer_days() + 1), datetime.time.max
+        )
+    )
+    due = Claim.objects.filter(status=Claim.Status.RESET, decided_at__lte=reset_before).values_list(
+        "pk", flat=True
+    )
+    rejected = 0
+    for pk in list(due):
+        with transaction.atomic():
+            claim = lock_for_update(_CLAIMS, pk)
+            if claim.status != Claim.Status.RESET:
+                continue  # answered or withdrawn meanwhile
+            transition_perform(
+                claim.reject_unanswered,
+                actor=None,
+                params={"at": timezone.now()},
+                reason_codes=[RESET_NOT_ANSWERED],
+            )
+            _notify_dealer(claim, reasons=[RESET_NOT_ANSWERED])
+            rejected += 1
+    return rejected
 
 
 def claim_withdraw(*, actor, pk) -> Claim:

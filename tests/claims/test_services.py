@@ -276,3 +276,55 @@ def test_take_next_picks_the_oldest_waiting_claim(setting):
     assert taken.assigned_to == setting.ops
     assert services.claim_take_next(actor=setting.ops).pk == second.pk
     assert services.claim_take_next(actor=setting.ops) is None
+
+
+def _reset_claim(setting, days_ago):
+    from django.utils import timezone
+
+    claim = setting.claim(submit=True)
+    services.claim_pick_up(actor=setting.ops, pk=claim.pk)
+    services.claim_reset(actor=setting.ops, pk=claim.pk, reasons=["DOC_MISSING"])
+    Claim.objects.filter(pk=claim.pk).update(
+        decided_at=timezone.now() - datetime.timedelta(days=days_ago)
+    )
+    return claim
+
+
+def test_a_reset_not_answered_in_time_is_rejected_and_the_dealer_told(setting, reasons, settings):
+    settings.CLAIM_RESET_ANSWER_DAYS = 10
+    _special_sales_contact(setting.dealer_user.dealer)
+    late = _reset_claim(setting, days_ago=11)
+    in_time = _reset_claim(setting, days_ago=9)
+    # when the daily check runs (twice)
+    assert services.claims_reset_unanswered_reject() == 1
+    assert services.claims_reset_unanswered_reject() == 0
+    # then the late one is rejected with the coded reason, the other still waits
+    late.refresh_from_db()
+    in_time.refresh_from_db()
+    assert (late.status, in_time.status) == (Claim.Status.REJECTED, Claim.Status.RESET)
+    event = audit_events_for(late).get(action="reject_unanswered")
+    assert event.reason_codes == [services.RESET_NOT_ANSWERED]
+    assert event.actor is None
+    assert (
+        OutboundEmail.objects.filter(
+            template="claims_record_status", object_id=str(late.pk)
+        ).count()
+        == 2
+    )  # the reset, then the rejection
+
+
+def test_the_dealer_is_reminded_once_before_the_reset_deadline(setting, reasons, settings):
+    settings.CLAIM_RESET_ANSWER_DAYS = 10
+    settings.CLAIM_RESET_REMIND_DAYS_BEFORE = 3
+    _special_sales_contact(setting.dealer_user.dealer)
+    due_soon = _reset_claim(setting, days_ago=8)
+    _reset_claim(setting, days_ago=2)
+    assert services.claims_reset_remind() == 1
+    assert services.claims_reset_remind() == 0
+    email = OutboundEmail.objects.get(template="claims_reset_reminder")
+    assert email.object_id == str(due_soon.pk)
+    assert due_soon.number in email.subject
+    # answering the reset clears the reminder for a next reset
+    services.claim_resubmit(actor=setting.dealer_user, pk=due_soon.pk)
+    due_soon.refresh_from_db()
+    assert due_soon.reset_reminded_at is None
