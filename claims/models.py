@@ -400,7 +400,7 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
 
         if self.status != self.Status.RESET or self.decided_at is None:
             return None
-        days = getattr(settings, "CLAIM_RESET_ANSWER_DAYS", 14)
+        days = settings.CLAIM_RESET_ANSWER_DAYS
         return timezone.localdate(self.decided_at) + datetime.timedelta(days=days)
 
     @property

@@ -756,14 +756,14 @@ RESET_NOT_ANSWERED = "RESET_NOT_ANSWERED"
 
 
 def _reset_answer_days() -> int:
-    return getattr(settings, "CLAIM_RESET_ANSWER_DAYS", 14)
+    return settings.CLAIM_RESET_ANSWER_DAYS
 
 
 def claims_reset_remind(*, today=None) -> int:
     """Remind the dealer of resets due within CLAIM_RESET_REMIND_DAYS_BEFORE days, once per
     reset (a daily task). Returns how many claims were reminded."""
     today = today or _today()
-    before = getattr(settings, "CLAIM_RESET_REMIND_DAYS_BEFORE", 3)
+    before = settings.CLAIM_RESET_REMIND_DAYS_BEFORE
     reset_before = timezone.make_aware(
         datetime.datetime.combine(
             today - datetime.timedelta(days=_reset_answer_days() - before),

@@ -288,11 +288,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "programs.tasks.expire_applications",
         "schedule": 60 * 60,
     },
+    "expire-claims-preapplications": {
+        "task": "claims.tasks.expire_preapplications",
+        "schedule": 60 * 60,
+    },
+    "remind-claims-resets": {
+        "task": "claims.tasks.remind_resets",
+        "schedule": 24 * 60 * 60,
+    },
+    "reject-unanswered-claims-resets": {
+        "task": "claims.tasks.reject_unanswered_resets",
+        "schedule": 24 * 60 * 60,
+    },
 }
 # Emailed decision links (ssa_ops.links) work this many days; approvers who have not decided
 # are reminded after PROGRAM_APPROVAL_REMINDER_DAYS.
 DECISION_LINK_TTL_DAYS = int(os.environ.get("DECISION_LINK_TTL_DAYS", "7"))
 PROGRAM_APPROVAL_REMINDER_DAYS = int(os.environ.get("PROGRAM_APPROVAL_REMINDER_DAYS", "2"))
+# A claim reset to the dealer must be answered within this many days (reminded this many days
+# before), else the daily check rejects it.
+CLAIM_RESET_ANSWER_DAYS = int(os.environ.get("CLAIM_RESET_ANSWER_DAYS", "14"))
+CLAIM_RESET_REMIND_DAYS_BEFORE = int(os.environ.get("CLAIM_RESET_REMIND_DAYS_BEFORE", "3"))
 
 # An API token is replaced by each successful POST to the token endpoint and expires this
 # many hours after it was issued.
