@@ -439,3 +439,63 @@ ClaimDocumentsApi = _documents_api(
     add=services.claim_documents_add,
     serializer=ClaimDetailSerializer,
 )
+
+
+class BulkDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reset", "reject"])
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+        min_length=1,
+        max_length=50_000,
+    )
+    reasons = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, default=list, max_length=20
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class BulkSkippedSerializer(serializers.Serializer):
+    record = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    decided = serializers.ListField(child=serializers.CharField(), required=False)
+    skipped = BulkSkippedSerializer(many=True, required=False)
+    job = serializers.IntegerField(required=False, help_text="Over 200 claims: the job's id")
+
+
+class ClaimBulkDecideApi(APIView):
+    """POST decides the selected claims (approve, or reset/reject with coded reasons) through
+    the same service as one decision, each under its own lock; a claim that changed meanwhile
+    is skipped with why. Up to 200 claims answer at once; more start a job (202)."""
+
+    permission_classes = [requires("claims.decide_claim")]
+
+    @extend_schema(
+        request=BulkDecisionSerializer,
+        responses={200: BulkResultSerializer, 202: BulkResultSerializer},
+        operation_id="claims_bulk_decide",
+    )
+    def post(self, request):
+        from ssa_ops.texts import text_render
+
+        body = BulkDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        decided, skipped, job = services.claims_bulk_start(
+            actor=request.user,
+            claim_ids=data["ids"],
+            decision=data["decision"],
+            reasons=data["reasons"],
+            reason=data["comment"],
+        )
+        if job is not None:
+            return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            {
+                "decided": list(decided),
+                "skipped": [{**row, "message": text_render(row["message"])} for row in skipped],
+            }
+        )

@@ -21,6 +21,7 @@ urlpatterns = [
     *personal_data_api_urls(PreApplication, prefix="preapplications/"),
     path("claims/", api.ClaimListApi.as_view(), name="api-claim-list"),
     path("claims/take-next/", api.ClaimTakeNextApi.as_view(), name="api-claim-take-next"),
+    path("claims/bulk/", api.ClaimBulkDecideApi.as_view(), name="api-claim-bulk"),
     path("claims/<int:pk>/", api.ClaimDetailApi.as_view(), name="api-claim-detail"),
     path("claims/<int:pk>/documents/", api.ClaimDocumentsApi.as_view(), name="api-claim-documents"),
     *workflow_api_urls(Claim, prefix="claims/"),

@@ -35,6 +35,7 @@ class ClaimsConfig(AppConfig):
         from ssa_ops.attachments import attachment_owner_register
         from ssa_ops.audit import audit_labels_register
         from ssa_ops.dashboard import DashboardPanel, dashboard_panel_register
+        from ssa_ops.jobs import job_handler_register
         from ssa_ops.navigation import NavItem, navigation_register
         from ssa_ops.notifications import email_templates_register
         from ssa_ops.personal_data import (
@@ -119,6 +120,12 @@ class ClaimsConfig(AppConfig):
                 serializer=api.ClaimDetailSerializer,
                 detail_url_name="claims:detail",
             )
+        )
+        job_handler_register(
+            "claims_bulk_decide",
+            "claims.services.claims_bulk_job_run",
+            label=_("Bulk decision on claims"),
+            summary_labels={"done": _("Claims decided"), "skipped": _("Claims skipped")},
         )
         attachment_owner_register(PreApplication, selectors.preapplication_list)
         attachment_owner_register(Claim, selectors.claim_list)

@@ -110,3 +110,36 @@ def test_two_ops_taking_next_at_once_get_different_claims(make_user):
     outcomes = _at_once(lambda: take(setting.ops), lambda: take(second))
     assert outcomes == ["won", "won"]
     assert len(set(taken.values())) == 2
+
+
+def test_a_bulk_decision_and_a_single_one_racing_on_one_claim_one_wins(
+    make_user, reasons, monkeypatch
+):
+    # given a claim in review
+    setting = Setting(make_user)
+    second = make_user(Role.OPS_LEAD)
+    claim = setting.claim(submit=True)
+    services.claim_pick_up(actor=second, pk=claim.pk)
+    _slow_audit(monkeypatch)
+    result = {}
+
+    def bulk():
+        result["bulk"] = services.claims_bulk_decide(
+            actor=setting.ops, claim_ids=[claim.pk], decision="approve"
+        )
+
+    # when a bulk approval and a single rejection arrive together
+    outcomes = _at_once(
+        bulk,
+        lambda: services.claim_reject(actor=second, pk=claim.pk, reasons=["NOT_ELIGIBLE"]),
+    )
+    claim.refresh_from_db()
+    decided, skipped = result["bulk"]
+    # then exactly one decision stands, and the bulk summary says whether it won or why not
+    assert audit_events_for(claim).filter(action__in=["approve", "reject"]).count() == 1
+    if claim.status == Claim.Status.APPROVED:
+        assert (decided, skipped) == ([claim.number], [])
+        assert isinstance(outcomes[1], TransitionNotAllowed)
+    else:
+        assert claim.status == Claim.Status.REJECTED and outcomes[1] == "won"
+        assert decided == [] and [row["code"] for row in skipped] == ["transition_not_allowed"]
