@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.claim_index, name="list"),
     path("new/", views.claim_new, name="new"),
     path("next/", views.claim_take_next, name="next"),
+    path("bulk/", views.claim_bulk, name="bulk"),
     path("<int:pk>/", views.claim_detail, name="detail"),
     path("<int:pk>/edit/", views.claim_edit, name="edit"),
     path("<int:pk>/documents/", views.claim_documents, name="documents"),

@@ -20,7 +20,9 @@ from programs.models import DocumentType
 from ssa_ops.attachments import attachments_for
 from ssa_ops.audit import audit_events_for
 from ssa_ops.errors import ApplicationError
+from ssa_ops.reasons import reason_choices
 from ssa_ops.roles import Role
+from ssa_ops.texts import text_render
 from ssa_ops.validation import query_text
 
 # SLA bands of the queue, in days waiting.
@@ -115,8 +117,43 @@ def claim_index(request):
             "next_query": next_query,
             "dealer_view": dealer_view,
             "filters": filters,
+            "reason_choices": reason_choices("claims.claim")
+            if request.user.has_perm("claims.decide_claim")
+            else [],
         },
     )
+
+
+@require_POST
+@permission_required("claims.decide_claim", raise_exception=True)
+def claim_bulk(request):
+    """Decide the claims ticked on the queue page: at once up to the inline limit, else as a
+    job whose page shows its progress and what was skipped."""
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit() and len(pk) < 10]
+    try:
+        decided, skipped, job = services.claims_bulk_start(
+            actor=request.user,
+            claim_ids=ids,
+            decision=request.POST.get("decision", ""),
+            reasons=request.POST.getlist("reasons"),
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("claims:list")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect("claims:list")
+    if job is not None:
+        return redirect("job-detail", job_id=job.pk)
+    messages.success(
+        request,
+        _("%(done)s claims decided, %(skipped)s skipped.")
+        % {"done": len(decided), "skipped": len(skipped)},
+    )
+    for row in skipped:
+        messages.warning(request, f"{row['record']}: {text_render(row['message'])}")
+    return redirect("claims:list")
 
 
 @permission_required("claims.decide_claim", raise_exception=True)

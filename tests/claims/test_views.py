@@ -94,3 +94,21 @@ def test_home_shows_the_claims_panel(setting):
     assert "Claims waiting" in page
     dealer_page = _client(setting.dealer_user).get("/").content.decode()
     assert "Claims reset to you" in dealer_page
+
+
+def test_bulk_decision_from_the_queue_page(setting, reasons):
+    claims = [setting.claim(submit=True) for _ in range(2)]
+    client = _client(setting.ops)
+    page = client.get("/claims/").content.decode()
+    assert 'name="ids"' in page and "Decide the selected claims" in page
+    response = client.post(
+        "/claims/bulk/",
+        {"ids": [c.pk for c in claims], "decision": "reset", "reasons": ["DOC_MISSING"]},
+        follow=True,
+    )
+    assert "2 claims decided, 0 skipped." in response.content.decode()
+    assert Claim.objects.filter(status=Claim.Status.RESET).count() == 2
+    # a dealer's queue has no bulk form, and may not post one
+    dealer = _client(setting.dealer_user)
+    assert 'name="ids"' not in dealer.get("/claims/").content.decode()
+    assert dealer.post("/claims/bulk/", {"ids": [claims[0].pk]}).status_code == 403
