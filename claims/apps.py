@@ -123,7 +123,7 @@ class ClaimsConfig(AppConfig):
         )
         job_handler_register(
             "claims_bulk_decide",
-            "claims.services.claims_bulk_job_run",
+            "claims.services.bulk.claims_bulk_job_run",
             label=_("Bulk decision on claims"),
             summary_labels={"done": _("Claims decided"), "skipped": _("Claims skipped")},
         )

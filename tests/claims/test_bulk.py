@@ -54,7 +54,7 @@ def test_bulk_sees_only_the_users_claims(setting, make_user):
 
 
 def test_over_the_inline_limit_it_runs_as_a_job_with_a_summary(setting, reasons, monkeypatch):
-    monkeypatch.setattr(services, "BULK_INLINE_LIMIT", 2)
+    monkeypatch.setattr("claims.services.bulk.BULK_INLINE_LIMIT", 2)
     claims = [setting.claim(submit=True) for _ in range(3)]
     Claim.objects.filter(pk=claims[1].pk).update(status=Claim.Status.APPROVED)
     from django.test import TestCase

@@ -1,0 +1,141 @@
+"""Bulk decisions on claims: each through the same service as one decision, under its own
+lock; over BULK_INLINE_LIMIT claims a background job."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from claims.models import Claim
+from claims.services.claim import _claim_decide, claim_approve, claim_pick_up
+
+# Bulk decisions ---------------------------------------------------------------------------------
+
+# Up to this many claims are decided in the request; more run as a background job.
+BULK_INLINE_LIMIT = 200
+BULK_MAX_CLAIMS = 50_000
+BULK_DECISIONS = ("approve", "reset", "reject")
+
+
+def _bulk_clean(*, decision, reasons, reason) -> tuple[str, list[str], str]:
+    from ssa_ops.reasons import reason_codes_clean, reason_kind
+    from ssa_ops.workflow import reason_clean
+
+    if decision not in BULK_DECISIONS:
+        raise ValidationError(
+            {"decision": _("Choose one of: %(choices)s.") % {"choices": ", ".join(BULK_DECISIONS)}}
+        )
+    reason = reason_clean(Claim, decision, reason)
+    codes = (
+        reason_codes_clean(kind=reason_kind(Claim), codes=reasons) if decision != "approve" else []
+    )
+    return decision, codes, reason
+
+
+def claim_bulk_decide_one(*, actor, pk, decision, reasons=(), reason="") -> Claim:
+    """One claim of a bulk decision, through the same services as a single decision, under its
+    own lock: a claim still waiting in the queue is picked up first."""
+    with transaction.atomic():
+        claim = Claim.objects.only("status").get(pk=pk)
+        if claim.status in Claim.QUEUE_STATES:
+            claim_pick_up(actor=actor, pk=pk)
+        if decision == "approve":
+            return claim_approve(actor=actor, pk=pk, reason=reason)
+        return _claim_decide(decision, actor=actor, pk=pk, reasons=list(reasons), reason=reason)
+
+
+def claims_bulk_decide(*, actor, claim_ids, decision, reasons=(), reason="", progress=None):
+    """Decide each claim in turn; a claim that cannot be decided now (changed meanwhile,
+    filed by the actor, gone) is skipped with why, never overwritten. Returns
+    (decided numbers, skipped [{"record", "code", "message"}]) with stored sentences."""
+    from ssa_ops.errors import ApplicationError as Refusal
+    from ssa_ops.texts import text_from_error, text_store
+
+    decided, skipped = [], []
+    total = len(claim_ids)
+    for index, pk in enumerate(claim_ids, start=1):
+        number = f"CL-{pk:07d}"
+        try:
+            claim_bulk_decide_one(
+                actor=actor, pk=pk, decision=decision, reasons=reasons, reason=reason
+            )
+            decided.append(number)
+        except Claim.DoesNotExist:
+            skipped.append(
+                {
+                    "record": number,
+                    "code": "not_found",
+                    "message": text_store(gettext_lazy("This claim no longer exists.")),
+                }
+            )
+        except (Refusal, ValidationError) as error:
+            skipped.append(
+                {
+                    "record": number,
+                    "code": getattr(error, "code", None) or "invalid",
+                    "message": text_from_error(error),
+                }
+            )
+        if progress is not None and (index % 50 == 0 or index == total):
+            progress(index, total)
+    return decided, skipped
+
+
+def claims_bulk_start(*, actor, claim_ids, decision, reasons=(), reason=""):
+    """A bulk decision on claims the actor has selected (ids it may see): up to
+    BULK_INLINE_LIMIT decided now, returning (decided, skipped, None); more run as a job,
+    returning ((), (), job). Bad input (decision, reasons) is refused before anything runs."""
+    from claims.selectors import claim_list
+    from ssa_ops.jobs import job_start
+
+    decision, codes, reason = _bulk_clean(decision=decision, reasons=reasons, reason=reason)
+    if not actor.has_perm("claims.decide_claim"):
+        from ssa_ops.errors import PermissionRefused
+
+        raise PermissionRefused(_("You may not do this."), code="permission_denied")
+    ids = sorted(
+        set(claim_list(user=actor).filter(pk__in=list(claim_ids)).values_list("pk", flat=True))
+    )
+    if not ids:
+        raise ValidationError({"ids": _("Choose at least one claim you may see.")})
+    if len(ids) > BULK_MAX_CLAIMS:
+        raise ValidationError({"ids": _("At most %(n)s claims at once.") % {"n": BULK_MAX_CLAIMS}})
+    if len(ids) <= BULK_INLINE_LIMIT:
+        decided, skipped = claims_bulk_decide(
+            actor=actor, claim_ids=ids, decision=decision, reasons=codes, reason=reason
+        )
+        return decided, skipped, None
+    job = job_start(
+        kind="claims_bulk_decide",
+        actor=actor,
+        params={"ids": ids, "decision": decision, "reasons": codes, "reason": reason},
+    )
+    return (), (), job
+
+
+def claims_bulk_job_run(job, progress):
+    """The job handler: decide the job's claims as the user who started it; the summary
+    counts decided and skipped claims, each skipped one listed with why."""
+    from ssa_ops.jobs import JobOutcome
+    from ssa_ops.texts import text_store
+
+    params = job.params
+    decided, skipped = claims_bulk_decide(
+        actor=job.created_by,
+        claim_ids=params["ids"],
+        decision=params["decision"],
+        reasons=params.get("reasons", []),
+        reason=params.get("reason", ""),
+        progress=progress,
+    )
+    return JobOutcome(
+        ok=True,
+        message=text_store(
+            gettext_lazy("%(done)s claims decided, %(skipped)s skipped."),
+            done=len(decided),
+            skipped=len(skipped),
+        ),
+        summary={"done": len(decided), "skipped": len(skipped)},
+        errors=skipped,
+        error_count=len(skipped),
+    )
