@@ -10,8 +10,8 @@ _OPS = [
 ]
 ROLE_PERMISSIONS = {
     "ops": _OPS,
-    "ops_lead": _OPS,
-    "admin": _OPS,
+    "ops_lead": [*_OPS, "claims.settle_claims"],
+    "admin": [*_OPS, "claims.settle_claims"],
     "region_manager": _VIEW,
     "qc": _VIEW,
     "dealer": [
@@ -31,7 +31,7 @@ class ClaimsConfig(AppConfig):
 
     def ready(self):
         from claims import api, selectors, services, views
-        from claims.models import Claim, PreApplication
+        from claims.models import Claim, PreApplication, SettlementBatch
         from ssa_ops.attachments import attachment_owner_register
         from ssa_ops.audit import audit_labels_register
         from ssa_ops.dashboard import DashboardPanel, dashboard_panel_register
@@ -78,6 +78,9 @@ class ClaimsConfig(AppConfig):
                 model=model,
             )
         audit_labels_register({"expire": _("expired")}, model=PreApplication)
+        audit_labels_register(
+            {"create": _("settled"), "update": _("claims added")}, model=SettlementBatch
+        )
         audit_labels_register(
             {
                 "settle": _("settled"),

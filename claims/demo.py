@@ -79,6 +79,9 @@ def claims_demo(*, users) -> None:
     lease = Program.objects.get(code="LEASE")
     fleet = Program.objects.get(code="FLEET-KA")
     serial = iter(range(1, 1_000_000))
+    last_month_end = timezone.localtime().replace(
+        day=1, hour=12, minute=0, second=0, microsecond=0
+    ) - datetime.timedelta(days=1)
 
     def approved_account(user):
         return (
@@ -203,7 +206,8 @@ def claims_demo(*, users) -> None:
             return services.claim_reject(actor=ops, pk=record.pk, reasons=["NOT_ELIGIBLE"])
         services.claim_approve(actor=ops, pk=record.pk, reason="资料齐全")
         if state == Claim.Status.SETTLED:
-            _internal(record.pk, "settle", at=timezone.now())
+            # approved last month: the month's settlement below takes it
+            Claim.objects.filter(pk=record.pk).update(decided_at=last_month_end)
         return record
 
     for user in (users["dealer"], users["dealer2"]):
@@ -227,3 +231,5 @@ def claims_demo(*, users) -> None:
         account = approved_account(user)
         if account is not None:
             moved(user, account, Claim.Status.SUBMITTED, program=lease, invoice_number="31009999")
+    # One settled month: last month's approved claims, one batch per dealer.
+    services.settlement_run(actor=lead, month=last_month_end.date())

@@ -233,6 +233,43 @@ class PreApplication(ConcurrentTransitionMixin, TimeStampedModel):
         self.closed_at = at
 
 
+class SettlementBatch(TimeStampedModel):
+    """One dealer's settlement of a month: the approved claims paid together, with totals."""
+
+    dealer = models.ForeignKey(
+        "dealers.Dealer",
+        verbose_name=_("dealer"),
+        on_delete=models.PROTECT,
+        related_name="settlements",
+    )
+    month = models.DateField(_("month"), help_text=_("The first day of the settled month"))
+    claim_count = models.PositiveIntegerField(_("claims"), default=0)
+    total_support = models.DecimalField(
+        _("total support (CNY)"), max_digits=14, decimal_places=2, default=0
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("settled by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-month", "dealer__code"]
+        verbose_name = _("settlement batch")
+        verbose_name_plural = _("settlement batches")
+        constraints = [
+            models.UniqueConstraint(fields=["dealer", "month"], name="settlement_one_per_month")
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"ST-{self.month:%Y%m}-{self.dealer_id:05d}" if self.month else "ST (new)"
+
+
 class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     """A dealer's claim for the support money of one sold vehicle, with its evidence."""
 
@@ -350,6 +387,14 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    settlement = models.ForeignKey(
+        SettlementBatch,
+        verbose_name=_("settlement"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="claims",
+    )
     # When the dealer was reminded to answer the current reset (None: not yet).
     reset_reminded_at = models.DateTimeField(_("reminded of the reset at"), null=True, blank=True)
     # Flags set on both claims when another claim has the same invoice number or file.
@@ -360,7 +405,10 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
         ordering = ["-created_at", "-pk"]
         verbose_name = _("claim")
         verbose_name_plural = _("claims")
-        permissions = [("decide_claim", "Can pick up, approve, reset or reject claims")]
+        permissions = [
+            ("decide_claim", "Can pick up, approve, reset or reject claims"),
+            ("settle_claims", "Can run the monthly settlement of approved claims"),
+        ]
         constraints = [
             # Two claims of one VIN at once: the database lets only one be live.
             models.UniqueConstraint(
@@ -501,7 +549,8 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     def withdraw(self, *, at):
         self.closed_at = at
 
-    # Run by the settlement batch (next step of this issue): no button; a settled claim is final.
+    # Run by the monthly settlement, not a button; a settled claim is final.
     @transition(status, source=Status.APPROVED, target=Status.SETTLED)
-    def settle(self, *, at):
+    def settle(self, *, at, batch):
         self.settled_at = self.closed_at = at
+        self.settlement = batch

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from claims.models import Claim, PreApplication
+from claims.models import Claim, PreApplication, SettlementBatch
 from programs.models import DocumentType
 from ssa_ops.models import Attachment
 from ssa_ops.roles import Role
@@ -209,3 +209,14 @@ def claim_duplicates(*, claim, user) -> dict:
             "elsewhere": len([o for o in others if o.pk not in seen]),
         }
     return result
+
+
+# Settlement -----------------------------------------------------------------------------------
+
+
+def settlement_list(*, user):
+    """Settlement batches: a dealer its own, ops and the reading roles all, a region manager
+    its regions'."""
+    return _scoped(
+        SettlementBatch.objects.select_related("dealer", "created_by"), user, "claims.view_claim"
+    )

@@ -42,6 +42,7 @@ from claims.services.preapplications import (
     preapplication_update,
     preapplications_expire,
 )
+from claims.services.settlement import settlement_run, settlement_statement
 
 __all__ = [
     "BULK_DECISIONS",
@@ -77,4 +78,6 @@ __all__ = [
     "preapplication_submit",
     "preapplication_update",
     "preapplications_expire",
+    "settlement_run",
+    "settlement_statement",
 ]

@@ -18,6 +18,10 @@ def test_seed_demo_gives_both_demo_dealers_claims_in_every_state(settings):
             PreApplication.objects.filter(dealer=dealer).values_list("status", flat=True)
         )
         assert pre_states == set(PreApplication.Status.values), login
+    from claims.models import SettlementBatch
+
+    assert SettlementBatch.objects.count() == 2
+    assert all(b.claim_count == b.claims.count() > 0 for b in SettlementBatch.objects.all())
     flagged = Claim.objects.filter(duplicate_invoice=True)
     assert flagged.count() == 2
     assert flagged.values("dealer").distinct().count() == 2

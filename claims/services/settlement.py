@@ -1,0 +1,130 @@
+"""The monthly settlement: each dealer's approved claims of a month are settled together in a
+batch (final), with an Excel statement per dealer and totals by program."""
+
+import datetime
+import io
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from claims.models import Claim, SettlementBatch
+from ssa_ops.audit import audit_record
+from ssa_ops.errors import ApplicationError, PermissionRefused
+from ssa_ops.excel_export import workbook_open
+from ssa_ops.workflow import lock_for_update, transition_perform
+
+
+def _month_start(month: datetime.date) -> datetime.date:
+    return month.replace(day=1)
+
+
+def _next_month(month: datetime.date) -> datetime.date:
+    return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+
+
+def settlement_run(*, actor, month: datetime.date) -> list[SettlementBatch]:
+    """Settle every claim approved before the end of `month` and not settled yet, one batch
+    per dealer and month (a second run adds what was approved late to the same batch). Each
+    claim is settled under its own lock and audited; a settled claim is final. Only a month
+    that has ended is settled."""
+    if not actor.has_perm("claims.settle_claims"):
+        raise PermissionRefused(_("You may not do this."), code="permission_denied")
+    month = _month_start(month)
+    end = _next_month(month)
+    if end > timezone.localdate():
+        raise ApplicationError(
+            _("Only a month that has ended can be settled."), code="month_not_ended"
+        )
+    cutoff = timezone.make_aware(datetime.datetime.combine(end, datetime.time.min))
+    due = Claim.objects.filter(status=Claim.Status.APPROVED, settlement=None, decided_at__lt=cutoff)
+    dealer_ids = sorted(set(due.values_list("dealer_id", flat=True)))
+    batches = []
+    for dealer_id in dealer_ids:
+        with transaction.atomic():
+            batch, created = SettlementBatch.objects.get_or_create(
+                dealer_id=dealer_id, month=month, defaults={"created_by": actor}
+            )
+            batch = lock_for_update(SettlementBatch.objects.all(), batch.pk)
+            settled = 0
+            for pk in due.filter(dealer_id=dealer_id).values_list("pk", flat=True):
+                claim = lock_for_update(Claim.objects.all(), pk)
+                if claim.status != Claim.Status.APPROVED or claim.settlement_id:
+                    continue  # changed meanwhile
+                transition_perform(
+                    claim.settle, actor=actor, params={"at": timezone.now(), "batch": batch}
+                )
+                settled += 1
+            totals = batch.claims.aggregate(n=Count("pk"), total=Sum("support_amount"))
+            batch.claim_count = totals["n"]
+            batch.total_support = totals["total"] or Decimal("0")
+            batch.save(update_fields=["claim_count", "total_support", "updated_at"])
+            audit_record(
+                actor=actor,
+                obj=batch,
+                action="create" if created else "update",
+                changes={"claims_settled": settled, "total_support": str(batch.total_support)},
+            )
+            batches.append(batch)
+    return batches
+
+
+def settlement_statement(batch: SettlementBatch) -> bytes:
+    """The dealer's statement of one batch as an Excel workbook in the reader's language:
+    one row per claim, then the totals by program."""
+    claims = (
+        batch.claims.select_related("program", "vehicle_model")
+        .order_by("program__code", "pk")
+        .iterator(chunk_size=2000)
+    )
+    output = io.BytesIO()
+    workbook = workbook_open(output, constant_memory=True)
+    sheet = workbook.add_worksheet(_("Statement")[:31])
+    bold = workbook.add_format({"bold": True})
+    money = workbook.add_format({"num_format": "#,##0.00"})
+    sheet.write_row(0, 0, [_("Settlement"), batch.number, batch.dealer.code, batch.dealer.name_zh])
+    headers = [
+        _("Claim"),
+        _("Program"),
+        _("VIN"),
+        _("Model"),
+        _("Invoice number"),
+        _("Invoice date"),
+        _("Buyer"),
+        _("Support amount"),
+    ]
+    sheet.write_row(2, 0, headers, bold)
+    row = 3
+    by_program: dict[str, list] = {}
+    for claim in claims:
+        sheet.write_row(
+            row,
+            0,
+            [
+                claim.number,
+                claim.program.code,
+                claim.vin,
+                claim.vehicle_model.code,
+                claim.invoice_number,
+                claim.invoice_date.isoformat(),
+                claim.buyer_name,
+            ],
+        )
+        sheet.write_number(row, 7, float(claim.support_amount), money)
+        totals = by_program.setdefault(claim.program.code, [0, Decimal("0")])
+        totals[0] += 1
+        totals[1] += claim.support_amount
+        row += 1
+    row += 1
+    sheet.write_row(row, 0, [_("Totals by program"), _("Claims"), _("Support amount")], bold)
+    for code, (count, total) in sorted(by_program.items()):
+        row += 1
+        sheet.write_row(row, 0, [code, count])
+        sheet.write_number(row, 2, float(total), money)
+    row += 1
+    sheet.write_row(row, 0, [_("Total"), batch.claim_count], bold)
+    sheet.write_number(row, 2, float(batch.total_support), money)
+    workbook.close()
+    return output.getvalue()
