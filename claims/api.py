@@ -3,9 +3,12 @@ documents; the transitions come from the workflow kit (api_urls)."""
 
 import base64
 import binascii
+import datetime
+import io
 import json
 
 from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -14,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from claims import selectors, services
-from claims.models import Claim, PreApplication
+from claims.models import Claim, PreApplication, SettlementBatch
 from dealers.selectors import dealer_get
 from ssa_ops.api import InvalidParameter, int_param, text_param
 from ssa_ops.attachment_api import AttachmentSerializer
@@ -498,4 +501,79 @@ class ClaimBulkDecideApi(APIView):
                 "decided": list(decided),
                 "skipped": [{**row, "message": text_render(row["message"])} for row in skipped],
             }
+        )
+
+
+# Settlement -------------------------------------------------------------------------------------
+
+
+class SettlementSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    dealer_code = serializers.CharField(source="dealer.code", read_only=True)
+
+    class Meta:
+        model = SettlementBatch
+        fields = [
+            "id",
+            "number",
+            "dealer",
+            "dealer_code",
+            "month",
+            "claim_count",
+            "total_support",
+            "created_at",
+        ]
+
+
+class SettlementRunSerializer(serializers.Serializer):
+    month = serializers.DateField(help_text="Any day of the month to settle (one that has ended)")
+
+
+class SettlementListApi(APIView):
+    """Settlement batches in scope, newest month first; POST settles an ended month (ops
+    leads): one batch per dealer with approved claims."""
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [requires("claims.settle_claims")()]
+        return [requires("claims.view_claim")()]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("month", str, description="YYYY-MM")],
+        responses=SettlementSerializer(many=True),
+        operation_id="settlements_list",
+    )
+    def get(self, request):
+        batches = selectors.settlement_list(user=request.user)
+        month = text_param(request, "month", max_length=7)
+        if month:
+            try:
+                start = datetime.date.fromisoformat(month + "-01")
+            except ValueError:
+                raise InvalidParameter({"month": ["YYYY-MM"]}) from None
+            batches = batches.filter(month=start)
+        return Response(SettlementSerializer(batches[:500], many=True).data)
+
+    @extend_schema(request=SettlementRunSerializer, responses=SettlementSerializer(many=True))
+    def post(self, request):
+        body = SettlementRunSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        batches = services.settlement_run(actor=request.user, month=body.validated_data["month"])
+        return Response(SettlementSerializer(batches, many=True).data)
+
+
+class SettlementStatementApi(APIView):
+    """The batch's statement as an Excel workbook, in the caller's language."""
+
+    permission_classes = [requires("claims.view_claim")]
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, pk):
+        batch = selectors.settlement_list(user=request.user).filter(pk=pk).first()
+        if batch is None:
+            raise Http404
+        return FileResponse(
+            io.BytesIO(services.settlement_statement(batch)),
+            as_attachment=True,
+            filename=f"{batch.number}.xlsx",
         )

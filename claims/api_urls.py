@@ -25,5 +25,11 @@ urlpatterns = [
     path("claims/<int:pk>/", api.ClaimDetailApi.as_view(), name="api-claim-detail"),
     path("claims/<int:pk>/documents/", api.ClaimDocumentsApi.as_view(), name="api-claim-documents"),
     *workflow_api_urls(Claim, prefix="claims/"),
+    path("settlements/", api.SettlementListApi.as_view(), name="api-settlement-list"),
+    path(
+        "settlements/<int:pk>/statement/",
+        api.SettlementStatementApi.as_view(),
+        name="api-settlement-statement",
+    ),
     *personal_data_api_urls(Claim, prefix="claims/"),
 ]

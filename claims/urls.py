@@ -12,6 +12,12 @@ urlpatterns = [
     path("new/", views.claim_new, name="new"),
     path("next/", views.claim_take_next, name="next"),
     path("bulk/", views.claim_bulk, name="bulk"),
+    path("settlements/", views.settlement_index, name="settlement-list"),
+    path(
+        "settlements/<int:pk>/statement/",
+        views.settlement_statement,
+        name="settlement-statement",
+    ),
     path("<int:pk>/", views.claim_detail, name="detail"),
     path("<int:pk>/edit/", views.claim_edit, name="edit"),
     path("<int:pk>/documents/", views.claim_documents, name="documents"),

@@ -2,11 +2,12 @@
 through a selector (scope) and writes through a service."""
 
 import datetime
+import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -428,3 +429,49 @@ def dashboard_claims(user) -> dict | None:
             .count(),
         }
     return None
+
+
+# Settlement --------------------------------------------------------------------------------------
+
+
+@permission_required("claims.view_claim", raise_exception=True)
+def settlement_index(request):
+    """The settlement batches in scope; ops leads settle an ended month from here."""
+    if request.method == "POST":
+        if not request.user.has_perm("claims.settle_claims"):
+            raise PermissionDenied
+        try:
+            month = datetime.date.fromisoformat(request.POST.get("month", "")[:7] + "-01")
+            batches = services.settlement_run(actor=request.user, month=month)
+        except ValueError:
+            messages.error(request, _("Enter a month as YYYY-MM."))
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(n)s dealers settled for %(month)s.")
+                % {"n": len(batches), "month": f"{month:%Y-%m}"},
+            )
+        return redirect("claims:settlement-list")
+    last_month = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
+    return render(
+        request,
+        "claims/settlement_list.html",
+        {
+            "batches": selectors.settlement_list(user=request.user)[:200],
+            "last_month": f"{last_month:%Y-%m}",
+        },
+    )
+
+
+@permission_required("claims.view_claim", raise_exception=True)
+def settlement_statement(request, pk):
+    batch = selectors.settlement_list(user=request.user).filter(pk=pk).first()
+    if batch is None:
+        raise Http404
+    return FileResponse(
+        io.BytesIO(services.settlement_statement(batch)),
+        as_attachment=True,
+        filename=f"{batch.number}.xlsx",
+    )

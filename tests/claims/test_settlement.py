@@ -75,3 +75,31 @@ def test_the_statement_lists_each_claim_and_totals_by_program(setting, make_user
     assert numbers == [c.number for c in claims]
     assert rows[-1][:3] == ["Total", 2, 16000.0]
     assert [setting.program.code, 2, 16000.0] in [r[:3] for r in rows]
+
+
+def test_settlement_api_and_page(setting, make_user, api_login):
+    from django.test import Client
+
+    _approved(setting)
+    lead = make_user(Role.OPS_LEAD, language="en")
+    month = LAST_MONTH_END.date().isoformat()
+    # ops may not settle; a lead may
+    ops = api_login(setting.ops)
+    assert ops.post("/api/v1/settlements/", {"month": month}, format="json").status_code == 403
+    response = api_login(lead).post("/api/v1/settlements/", {"month": month}, format="json")
+    assert response.status_code == 200, response.json()
+    (batch,) = response.json()
+    assert batch["claim_count"] == 1 and batch["total_support"] == "8000.00"
+    # the dealer lists it and downloads its statement; another dealer gets a 404
+    dealer = api_login(setting.dealer_user)
+    assert [b["id"] for b in dealer.get("/api/v1/settlements/").json()] == [batch["id"]]
+    response = dealer.get(f"/api/v1/settlements/{batch['id']}/statement/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:2] == b"PK"
+    other = api_login(make_user(Role.DEALER))
+    assert other.get(f"/api/v1/settlements/{batch['id']}/statement/").status_code == 404
+    # the page lists it for the lead
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(lead)
+    page = client.get("/claims/settlements/").content.decode()
+    assert SettlementBatch.objects.get().number in page and "Settle the month" in page
