@@ -1,9 +1,13 @@
 """Reads about pre-applications and claims, always scoped to what the user may see."""
 
+import base64
+import binascii
 import datetime
+import json
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -163,6 +167,37 @@ def keyset_page(queryset, *, after: tuple | None = None, size=QUEUE_PAGE_SIZE):
     rows = rows[:size]
     last = rows[-1]
     return rows, tuple(getattr(last, name.lstrip("-")) for name in order)
+
+
+def cursor_encode(values) -> str:
+    """The sort values of a page's last row as an opaque `next` cursor."""
+    raw = json.dumps([str(v) for v in values]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def cursor_decode(raw: str, queryset) -> tuple:
+    """The sort values a cursor names, each checked against its column of the queryset's order:
+    ValueError for a cursor that is not one of ours, so it never reaches a query."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ValueError("cursor") from None
+    order = [name.lstrip("-") for name in queryset.query.order_by]
+    if not isinstance(values, list) or len(values) != len(order):
+        raise ValueError("cursor")
+    cleaned = []
+    model = queryset.model
+    for name, value in zip(order, values, strict=True):
+        field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+        if not isinstance(value, str) or len(value) > 64:
+            raise ValueError("cursor")
+        try:
+            cleaned.append(field.to_python(value))
+        except (ValidationError, ValueError, TypeError):
+            raise ValueError("cursor") from None
+        if cleaned[-1] is None or (name == "pk" and not 0 < cleaned[-1] < 2**63):
+            raise ValueError("cursor")
+    return tuple(cleaned)
 
 
 def claim_next_for(*, user) -> Claim | None:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("new/", views.claim_new, name="new"),
     path("next/", views.claim_take_next, name="next"),
     path("bulk/", views.claim_bulk, name="bulk"),
+    path("export/", views.claim_export, name="export"),
     path("settlements/", views.settlement_index, name="settlement-list"),
     path(
         "settlements/<int:pk>/statement/",

@@ -21,6 +21,7 @@ from programs.models import DocumentType
 from ssa_ops.attachments import attachments_for
 from ssa_ops.audit import audit_events_for
 from ssa_ops.errors import ApplicationError
+from ssa_ops.excel_export import workbook_open
 from ssa_ops.reasons import reason_choices
 from ssa_ops.roles import Role
 from ssa_ops.texts import text_render
@@ -59,9 +60,10 @@ def _checklist(record):
 # Claims ------------------------------------------------------------------------------------------
 
 
-@permission_required("claims.view_claim", raise_exception=True)
-def claim_index(request):
-    """Ops: the work queue (what waits, oldest first); a dealer: its claims, any state."""
+def _claims_filtered(request):
+    """The claims the page's filters ask for, in its order: ops see the queue (what waits,
+    oldest first) unless a state is chosen; a dealer its claims of any state. The export
+    reads the same."""
     state = query_text(request, "status", max_length=20)
     if state not in Claim.Status.values:
         state = ""
@@ -84,10 +86,18 @@ def claim_index(request):
         if state in ("draft", "withdrawn") and sort.lstrip("-") in ("", "waiting"):
             sort = "-number"
         claims = selectors.claim_queue(user=request.user, filters=filters, sort=sort)
-    after = None
-    cursor = query_text(request, "after", max_length=9)
-    if cursor.isdigit() and (dealer_view and not state or sort.lstrip("-") == "number"):
-        after = (int(cursor),)
+    return claims, filters, state, sort, dealer_view
+
+
+@permission_required("claims.view_claim", raise_exception=True)
+def claim_index(request):
+    """Ops: the work queue (what waits, oldest first); a dealer: its claims, any state."""
+    claims, filters, state, sort, dealer_view = _claims_filtered(request)
+    try:
+        cursor = query_text(request, "after", max_length=500)
+        after = selectors.cursor_decode(cursor, claims) if cursor else None
+    except ValueError:
+        after = None  # a cursor typed by hand: the first page
     rows, last = selectors.keyset_page(claims, after=after)
     now = timezone.now()
     for claim in rows:
@@ -103,9 +113,9 @@ def claim_index(request):
             else "on-time"
         )
     next_query = None
-    if last is not None and len(last) == 1:
+    if last is not None:
         params = request.GET.copy()
-        params["after"] = last[0]
+        params["after"] = selectors.cursor_encode(last)
         next_query = params.urlencode()
     return render(
         request,
@@ -475,3 +485,63 @@ def settlement_statement(request, pk):
         as_attachment=True,
         filename=f"{batch.number}.xlsx",
     )
+
+
+@permission_required("claims.view_claim", raise_exception=True)
+def claim_export(request):
+    """The list as shown (same filters and order) as an Excel workbook, written row by row
+    in constant memory; codes and their words in columns of their own."""
+    claims, *_rest = _claims_filtered(request)
+    output = io.BytesIO()
+    workbook = workbook_open(output, constant_memory=True)
+    sheet = workbook.add_worksheet(_("Claims")[:31])
+    headers = [
+        _("Number"),
+        _("Status"),
+        _("Status code"),
+        _("Dealer"),
+        _("Program"),
+        "VIN",
+        _("Model"),
+        _("Invoice number"),
+        _("Invoice date"),
+        _("Amount including tax (CNY)"),
+        _("Support amount"),
+        _("Waiting since"),
+        _("Reviewer"),
+        _("Flags"),
+    ]
+    sheet.write_row(0, 0, headers)
+    labels = dict(Claim.Status.choices)
+    for row, claim in enumerate(claims.iterator(chunk_size=2000), start=1):
+        flags = [
+            code
+            for code, on in (
+                ("duplicate_invoice", claim.duplicate_invoice),
+                ("duplicate_document", claim.duplicate_document),
+            )
+            if on
+        ]
+        sheet.write_row(
+            row,
+            0,
+            [
+                claim.number,
+                str(labels.get(claim.status, claim.status)),
+                claim.status,
+                claim.dealer.code,
+                claim.program.code,
+                claim.vin,
+                claim.vehicle_model.code,
+                claim.invoice_number,
+                claim.invoice_date.isoformat(),
+                float(claim.invoice_amount),
+                float(claim.support_amount),
+                f"{timezone.localtime(claim.queued_at):%Y-%m-%d %H:%M}" if claim.queued_at else "",
+                claim.assigned_to.username if claim.assigned_to else "",
+                ", ".join(flags),
+            ],
+        )
+    workbook.close()
+    output.seek(0)
+    return FileResponse(output, as_attachment=True, filename="claims.xlsx")

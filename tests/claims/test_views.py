@@ -112,3 +112,30 @@ def test_bulk_decision_from_the_queue_page(setting, reasons):
     dealer = _client(setting.dealer_user)
     assert 'name="ids"' not in dealer.get("/claims/").content.decode()
     assert dealer.post("/claims/bulk/", {"ids": [claims[0].pk]}).status_code == 403
+
+
+def test_the_queue_pages_by_cursor_and_exports_what_it_shows(setting, monkeypatch):
+    import io
+
+    import openpyxl
+
+    from claims import selectors
+
+    monkeypatch.setattr(selectors.keyset_page, "__kwdefaults__", {"after": None, "size": 2})
+    claims = [setting.claim(submit=True) for _ in range(3)]
+    setting.claim(documents=False)  # a draft: not in the queue
+    client = _client(setting.ops)
+    response = client.get("/claims/")
+    first = response.content.decode()
+    assert claims[0].number in first and claims[2].number not in first
+    next_href = response.context["next_query"]
+    second = client.get(f"/claims/?{next_href}").content.decode()
+    assert claims[2].number in second and claims[0].number not in second
+    # a cursor typed by hand shows the first page
+    assert client.get("/claims/?after=%00zz").status_code == 200
+    exported = client.get("/claims/export/")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(exported.streaming_content))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Number", "Status", "Status code")
+    assert [r[0] for r in rows[1:]] == [c.number for c in claims]
+    assert rows[1][2] == "submitted"
