@@ -151,3 +151,26 @@ def test_dealer2_sees_none_of_dealer1s_records(setting, api_login, make_user):
     client = api_login(other)
     assert client.get("/api/v1/claims/", {"status": "draft"}).json()["results"] == []
     assert client.get("/api/v1/preapplications/").json() == []
+
+
+def test_the_queue_api_reads_a_page_in_queries_that_do_not_grow_with_it(setting, api_login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from claims import selectors
+
+    for _ in range(6):
+        setting.claim(submit=True)
+    client = api_login(setting.ops)
+    counts = []
+    for size in (2, 6):
+        selectors.keyset_page.__kwdefaults__["size"] = size
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get("/api/v1/claims/")
+        finally:
+            selectors.keyset_page.__kwdefaults__["size"] = selectors.QUEUE_PAGE_SIZE
+        assert len(response.json()["results"]) == size
+        assert not any("COUNT(" in q["sql"].upper() for q in queries)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
