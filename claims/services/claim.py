@@ -32,7 +32,7 @@ from programs.selectors import (
     qualification_approved_for,
 )
 from ssa_ops.attachments import attachments_with_same_content
-from ssa_ops.audit import audit_record
+from ssa_ops.audit import audit_record, field_changes
 from ssa_ops.errors import ApplicationError
 from ssa_ops.models import Attachment
 from ssa_ops.personal_data_crypto import personal_hash
@@ -56,6 +56,13 @@ CLAIM_CLEANERS = {
 }
 
 
+class VinClaimed(ApplicationError):
+    """Another live or approved claim holds the vehicle: a conflict with that record (409)."""
+
+    code = "vin_claimed"
+    status_code = 409
+
+
 def _vin_free(vin: str, *, exclude_pk=None) -> None:
     """Refuse a VIN a live or approved claim holds, whichever dealer filed it (the other
     dealer's claim is not named)."""
@@ -66,9 +73,8 @@ def _vin_free(vin: str, *, exclude_pk=None) -> None:
         .exists()
     )
     if taken:
-        raise ApplicationError(
-            _("Vehicle %(vin)s is already claimed: one vehicle, one claim.") % {"vin": vin},
-            code="vin_claimed",
+        raise VinClaimed(
+            _("Vehicle %(vin)s is already claimed: one vehicle, one claim.") % {"vin": vin}
         )
 
 
@@ -203,10 +209,11 @@ def claim_update(*, actor, pk, values: dict) -> Claim:
     _editable(claim)
     before = claim.invoice_number
     cleaned = _claim_values(dealer=claim.dealer, values=values, exclude_pk=pk)
+    changes = field_changes(claim, cleaned)
     for name, value in cleaned.items():
         setattr(claim, name, value)
     claim.save()
-    audit_record(actor=actor, obj=claim, action="update")
+    audit_record(actor=actor, obj=claim, action="update", changes=changes)
     _flags_refresh(invoice_numbers=[before, claim.invoice_number])
     claim.refresh_from_db()
     return claim

@@ -27,7 +27,7 @@ from programs.selectors import (
     qualification_approved_for,
 )
 from programs.services import application_entitlement_consume, application_entitlement_release
-from ssa_ops.audit import audit_record
+from ssa_ops.audit import audit_record, field_changes
 from ssa_ops.validation import model_text_clean, resident_id_clean, text_clean
 from ssa_ops.workflow import lock_for_update, transition_perform, transition_run
 
@@ -105,10 +105,11 @@ def preapplication_update(*, actor, pk, values: dict) -> PreApplication:
     record = lock_for_update(PreApplication.objects.select_related("dealer"), pk)
     _editable(record)
     cleaned = _preapplication_values(dealer=record.dealer, values=values)
+    changes = field_changes(record, cleaned)
     for name, value in cleaned.items():
         setattr(record, name, value)
     record.save()
-    audit_record(actor=actor, obj=record, action="update")
+    audit_record(actor=actor, obj=record, action="update", changes=changes)
     return record
 
 

@@ -328,3 +328,13 @@ def test_the_dealer_is_reminded_once_before_the_reset_deadline(setting, reasons,
     services.claim_resubmit(actor=setting.dealer_user, pk=due_soon.pk)
     due_soon.refresh_from_db()
     assert due_soon.reset_reminded_at is None
+
+
+def test_an_edit_is_audited_field_by_field_and_the_support_follows(setting):
+    claim = setting.claim(documents=False)
+    values = setting.values(vin=claim.vin, invoice_number="INV-NEW", buyer_name="新名称")
+    claim = services.claim_update(actor=setting.dealer_user, pk=claim.pk, values=values)
+    event = audit_events_for(claim).get(action="update")
+    assert event.changes["invoice_number"][1] == "INV-NEW"
+    assert event.changes["buyer_name"] == ["华东物流有限公司", "新名称"]
+    assert claim.support_amount == Decimal("8000.00")
