@@ -89,6 +89,25 @@ def _claims_filtered(request):
     return claims, filters, state, sort, dealer_view
 
 
+def _dealer_todo(user) -> dict:
+    """What the dealer should do first: resets to answer (oldest deadline first) and
+    pre-applications that expire within 14 days."""
+    resets = list(
+        selectors.claim_list(user=user)
+        .filter(status=Claim.Status.RESET)
+        .order_by("decided_at", "pk")[:20]
+    )
+    expiring = list(
+        selectors.preapplication_list(user=user)
+        .filter(
+            status=PreApplication.Status.APPROVED,
+            valid_until__lte=timezone.localdate() + datetime.timedelta(days=14),
+        )
+        .order_by("valid_until", "pk")[:20]
+    )
+    return {"resets": resets, "expiring": expiring}
+
+
 @permission_required("claims.view_claim", raise_exception=True)
 def claim_index(request):
     """Ops: the work queue (what waits, oldest first); a dealer: its claims, any state."""
@@ -128,6 +147,7 @@ def claim_index(request):
             "next_query": next_query,
             "dealer_view": dealer_view,
             "filters": filters,
+            "todo": _dealer_todo(request.user) if dealer_view else None,
             "reason_choices": reason_choices("claims.claim")
             if request.user.has_perm("claims.decide_claim")
             else [],

@@ -139,3 +139,17 @@ def test_the_queue_pages_by_cursor_and_exports_what_it_shows(setting, monkeypatc
     assert rows[0][:3] == ("Number", "Status", "Status code")
     assert [r[0] for r in rows[1:]] == [c.number for c in claims]
     assert rows[1][2] == "submitted"
+
+
+def test_the_dealer_sees_resets_to_answer_first(setting, reasons, settings):
+    settings.CLAIM_RESET_ANSWER_DAYS = 14
+    claim = setting.claim(submit=True)
+    from claims import services
+
+    services.claim_pick_up(actor=setting.ops, pk=claim.pk)
+    services.claim_reset(actor=setting.ops, pk=claim.pk, reasons=["DOC_MISSING"])
+    claim.refresh_from_db()
+    page = _client(setting.dealer_user).get("/claims/").content.decode()
+    deadline = claim.reset_answer_deadline.isoformat()
+    assert "To do first" in page
+    assert f"reset to you: answer by {deadline}" in page
