@@ -101,6 +101,11 @@ class PreApplicationDetailSerializer(PreApplicationSerializer):
         return [str(name) for name in selectors.documents_missing(record)]
 
 
+class PreApplicationPageSerializer(serializers.Serializer):
+    results = PreApplicationSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page")
+
+
 class PreApplicationListApi(APIView):
     """Pre-applications in scope, newest first (`queue=true`: those waiting for ops, oldest
     first); POST files a draft."""
@@ -114,23 +119,39 @@ class PreApplicationListApi(APIView):
         parameters=[
             OpenApiParameter("status", str),
             OpenApiParameter("queue", bool, description="Only those waiting for ops"),
-            OpenApiParameter("after", int, description="The last id of the previous page"),
+            OpenApiParameter("program", int),
+            OpenApiParameter("dealer", int),
+            OpenApiParameter("region", int),
+            OpenApiParameter("cursor", str, description="`next` of the previous page"),
         ],
-        responses=PreApplicationSerializer(many=True),
+        responses=PreApplicationPageSerializer,
         operation_id="preapplications_list",
     )
     def get(self, request):
-        records = selectors.preapplication_list(user=request.user).order_by("-pk")
         state = text_param(request, "status", max_length=20)
+        if state and state not in PreApplication.Status.values:
+            raise InvalidParameter({"status": [", ".join(PreApplication.Status.values)]})
+        largest = 2**31 - 1
         if request.GET.get("queue", "").lower() in ("1", "true"):
             records = selectors.preapplication_queue(user=request.user).order_by("queued_at", "pk")
-        elif state:
-            records = records.filter(status=state)
-        after = int_param(request, "after", minimum=1, maximum=2**31 - 1)
-        if after is not None:
-            records = records.filter(pk__lt=after)
-        rows = list(records[: selectors.QUEUE_PAGE_SIZE])
-        return Response(PreApplicationSerializer(rows, many=True).data)
+        else:
+            records = selectors.preapplication_list(user=request.user).order_by("-pk")
+            if state:
+                records = records.filter(status=state)
+        for name, lookup in (("program", "program_id"), ("dealer", "dealer_id")):
+            value = int_param(request, name, minimum=1, maximum=largest)
+            if value is not None:
+                records = records.filter(**{lookup: value})
+        region = int_param(request, "region", minimum=1, maximum=largest)
+        if region is not None:
+            records = records.filter(dealer__region_id=region)
+        rows, last = selectors.keyset_page(records, after=_cursor_decode(request, records))
+        return Response(
+            {
+                "results": PreApplicationSerializer(rows, many=True).data,
+                "next": selectors.cursor_encode(last) if last else None,
+            }
+        )
 
     @extend_schema(request=ValuesSerializer, responses={201: PreApplicationDetailSerializer})
     def post(self, request):

@@ -136,7 +136,10 @@ def test_preapplication_api_and_the_dealer_email(setting, api_login, reasons):
     pk = response.json()["id"]
     assert client.post(f"/api/v1/preapplications/{pk}/submit/").json()["status"] == "submitted"
     ops = api_login(setting.ops)
-    assert [r["id"] for r in ops.get("/api/v1/preapplications/", {"queue": "true"}).json()] == [pk]
+    queue = ops.get("/api/v1/preapplications/", {"queue": "true"}).json()
+    assert ([r["id"] for r in queue["results"]], queue["next"]) == ([pk], None)
+    assert ops.get("/api/v1/preapplications/", {"program": 10**6}).json()["results"] == []
+    assert ops.get("/api/v1/preapplications/", {"cursor": "zz"}).status_code == 400
     response = ops.post(f"/api/v1/preapplications/{pk}/approve/", {}, format="json")
     assert (response.status_code, response.json()["status"]) == (200, "approved")
     assert OutboundEmail.objects.filter(
@@ -150,7 +153,7 @@ def test_dealer2_sees_none_of_dealer1s_records(setting, api_login, make_user):
     approved_account(dealer_user=other, ops=setting.ops)
     client = api_login(other)
     assert client.get("/api/v1/claims/", {"status": "draft"}).json()["results"] == []
-    assert client.get("/api/v1/preapplications/").json() == []
+    assert client.get("/api/v1/preapplications/").json() == {"results": [], "next": None}
 
 
 def test_the_queue_api_reads_a_page_in_queries_that_do_not_grow_with_it(setting, api_login):
@@ -174,3 +177,45 @@ def test_the_queue_api_reads_a_page_in_queries_that_do_not_grow_with_it(setting,
         assert not any("COUNT(" in q["sql"].upper() for q in queries)
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_vip_claims_buyer_id_is_masked_and_shown_in_full_only_on_request(make_user, api_login):
+    import datetime
+
+    from programs.models import Program
+    from tests.claims.factories import approved_vip_application, vin
+    from tests.programs.factories import program_with_rule
+
+    ops, dealer_user = make_user(Role.OPS), make_user(Role.DEALER)
+    program = program_with_rule(type=Program.Type.VIP)
+    application = approved_vip_application(ops=ops, dealer=dealer_user.dealer, program=program)
+    id_number = application.id_number.reveal()
+    dealer = api_login(dealer_user)
+    today = datetime.date.today()
+    values = {
+        "program": program.pk,
+        "special_application": application.pk,
+        "vin": vin(),
+        "vehicle_model": program.rules.get().eligible_models[0]["model"],
+        "invoice_number": "VIP-1",
+        "invoice_date": today.isoformat(),
+        "invoice_amount": "300000",
+        "buyer_name": "李明",
+        "buyer_id_number": id_number,
+        "delivery_date": today.isoformat(),
+    }
+    response = dealer.post("/api/v1/claims/", {"values": values}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["customer_kind"] == "application"
+    assert body["buyer_id_number"] != id_number and "*" in body["buyer_id_number"]
+    url = f"/api/v1/claims/{body['id']}/personal-data/buyer_id_number/"
+    assert dealer.post(url, {}, format="json").status_code == 403
+    shown = api_login(ops).post(url, {"reason": "checking the ID card"}, format="json")
+    assert shown.status_code == 200
+    assert shown.json() == {"field": "buyer_id_number", "value": id_number}
+    # another person's ID number is refused
+    other = {**values, "vin": vin(), "buyer_id_number": "11010519491231002X"}
+    response = dealer.post("/api/v1/claims/", {"values": other}, format="json")
+    assert response.status_code == 400
+    assert "buyer_id_number" in response.json()["fields"]
