@@ -82,13 +82,33 @@ class PreApplicationForm(_DealerForm):
     customer_id_number = forms.CharField(
         label=_("Customer ID number"), max_length=18, required=False
     )
-    vehicle_model = forms.CharField(label=_("Model code"), max_length=30)
-    units = forms.IntegerField(label=_("Units"), min_value=1, max_value=1000)
     delivery_month = forms.DateField(
         label=_("Expected delivery month"),
         widget=forms.DateInput({"type": "date"}),
         help_text=_("Any day of the month"),
     )
+
+    LINES = 3
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for index in range(1, self.LINES + 1):
+            self.fields[f"model_{index}"] = forms.CharField(
+                label=_("Model code %(n)s") % {"n": index}, max_length=30, required=index == 1
+            )
+            self.fields[f"units_{index}"] = forms.IntegerField(
+                label=_("Units %(n)s") % {"n": index},
+                min_value=1,
+                max_value=1000,
+                required=index == 1,
+            )
+
+    def clean(self):
+        data = super().clean()
+        for index in range(2, self.LINES + 1):
+            if bool(data.get(f"model_{index}")) != bool(data.get(f"units_{index}")):
+                self.add_error(f"units_{index}", _("Give the model and its units together."))
+        return data
 
     def values(self) -> dict:
         data = self.cleaned_data
@@ -96,7 +116,11 @@ class PreApplicationForm(_DealerForm):
             **self._ids(),
             "customer_name": data["customer_name"],
             "customer_id_number": data["customer_id_number"],
-            "lines": [{"model": data["vehicle_model"], "units": data["units"]}],
+            "lines": [
+                {"model": data[f"model_{index}"], "units": data[f"units_{index}"]}
+                for index in range(1, self.LINES + 1)
+                if data.get(f"model_{index}")
+            ],
             "delivery_month": data["delivery_month"],
         }
 

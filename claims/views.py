@@ -373,16 +373,15 @@ def _preapplication_form_page(request, record=None):
     dealer = _own_dealer(request)
     initial = {}
     if record is not None:
-        line = record.lines[0] if record.lines else {"model": "", "units": 1}
         initial = {
             "program": record.program,
             "corporate_account": record.corporate_account,
             "special_application": record.special_application,
             "customer_name": record.customer_name,
-            "vehicle_model": line["model"],
-            "units": line["units"],
             "delivery_month": record.delivery_month,
         }
+        for index, line in enumerate(record.lines[: PreApplicationForm.LINES], start=1):
+            initial[f"model_{index}"], initial[f"units_{index}"] = line["model"], line["units"]
     form = PreApplicationForm(request.POST or None, dealer=dealer, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = form.values()

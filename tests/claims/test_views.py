@@ -75,12 +75,20 @@ def test_preapplication_pages(setting):
         {
             "program": setting.program.pk,
             "corporate_account": setting.account.pk,
-            "vehicle_model": setting.model_code,
-            "units": 2,
+            "model_1": setting.model_code,
+            "units_1": 2,
+            "model_2": setting.model_code,
+            "units_2": 3,
             "delivery_month": "2027-04-09",
         },
     )
     assert response.status_code == 302, response.content.decode()[-3000:]
+    from claims.models import PreApplication
+
+    record = PreApplication.objects.get()
+    assert record.lines == [{"model": setting.model_code, "units": 5}]
+    edit = client.get(f"/claims/preapplications/{record.pk}/edit/").content.decode()
+    assert f'value="{setting.model_code}"' in edit and 'value="5"' in edit
     page = client.get(response["Location"]).content.decode()
     assert "2027-04" in page and "Submit to ops" in page
     assert client.get("/claims/preapplications/").status_code == 200
