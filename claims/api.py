@@ -308,6 +308,9 @@ class ClaimListApi(APIView):
             OpenApiParameter("older_than_days", int, description="Waiting longer than"),
             OpenApiParameter("mine", bool, description="Assigned to me"),
             OpenApiParameter("flagged", bool, description="With a duplicate flag"),
+            OpenApiParameter(
+                "q", str, description="Exact claim number, VIN or invoice number (any state)"
+            ),
             OpenApiParameter("cursor", str, description="`next` of the previous page"),
         ],
         responses=ClaimPageSerializer,
@@ -326,6 +329,7 @@ class ClaimListApi(APIView):
             older_than_days=int_param(request, "older_than_days", minimum=1, maximum=3650),
             assigned_to_me=request.GET.get("mine", "").lower() in ("1", "true"),
             flagged=request.GET.get("flagged", "").lower() in ("1", "true"),
+            query=text_param(request, "q", max_length=30),
         )
         sort = text_param(request, "sort", max_length=30)
         selectors.CLAIM_SORTING.key_for(sort, strict=True)

@@ -114,6 +114,19 @@ class QueueFilters:
     older_than_days: int | None = None
     assigned_to_me: bool = False
     flagged: bool = False
+    # An exact identifier: a claim number (CL-0000042), a VIN or an invoice number.
+    query: str = ""
+
+
+def _identifier_lookup(query: str) -> Q:
+    """An exact identifier as a lookup on an indexed column (stored upper-case, so no UPPER()
+    around the column): a claim number, a VIN, else an invoice number."""
+    text = query.strip().upper()
+    if text.startswith("CL-") and text[3:].isdigit() and len(text) <= 15:
+        return Q(pk=int(text[3:]))
+    if len(text) == 17:
+        return Q(vin=text) | Q(invoice_number=text)
+    return Q(invoice_number=text)
 
 
 def claim_queue(*, user, filters: QueueFilters | None = None, sort: str = ""):
@@ -122,8 +135,12 @@ def claim_queue(*, user, filters: QueueFilters | None = None, sort: str = ""):
     ops (submitted, resubmitted, in review)."""
     filters = filters or QueueFilters()
     claims = claim_list(user=user)
+    if filters.query:
+        claims = claims.filter(_identifier_lookup(filters.query))
     if filters.status:
         claims = claims.filter(status=filters.status)
+    elif filters.query:
+        pass  # an identifier finds the claim whatever its state
     else:
         claims = claims.filter(status__in=[*Claim.QUEUE_STATES, Claim.Status.IN_REVIEW])
     if filters.program:

@@ -76,11 +76,12 @@ def _claims_filtered(request):
         older_than_days=_positive(request, "older_than_days"),
         assigned_to_me=request.GET.get("mine") == "1",
         flagged=request.GET.get("flagged") == "1",
+        query=query_text(request, "q", max_length=30),
     )
     sort = query_text(request, "sort", max_length=20)
     if sort.lstrip("-") not in selectors.CLAIM_SORTING.options:
         sort = ""
-    if dealer_view and not state:
+    if dealer_view and not state and not filters.query:
         claims = selectors.claim_list(user=request.user).order_by("-pk")
     else:
         if state in ("draft", "withdrawn") and sort.lstrip("-") in ("", "waiting"):

@@ -117,3 +117,21 @@ def test_take_next_skips_the_users_own_and_returns_none_for_dealers(setting):
     setting.claim(submit=True)
     assert selectors.claim_next_for(user=setting.dealer_user) is None
     assert selectors.claim_next_for(user=setting.ops) is not None
+
+
+def test_an_exact_identifier_finds_the_claim_in_any_state(setting, make_user):
+    draft = setting.claim(documents=False, invoice_number="FP-2026-1")
+    waiting = setting.claim(submit=True)
+    ops = setting.ops
+
+    def found(query):
+        return [c.pk for c in claim_queue(user=ops, filters=QueueFilters(query=query))]
+
+    assert found(draft.number) == [draft.pk]
+    assert found(draft.vin.lower()) == [draft.pk]
+    assert found("fp-2026-1") == [draft.pk]
+    assert found(waiting.number) == [waiting.pk]
+    assert found("NOPE") == []
+    # another dealer finds nothing of this dealer's
+    other = make_user(Role.DEALER)
+    assert [c.pk for c in claim_queue(user=other, filters=QueueFilters(query=draft.vin))] == []
