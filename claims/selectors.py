@@ -160,6 +160,21 @@ def claim_queue(*, user, filters: QueueFilters | None = None, sort: str = ""):
     return claims
 
 
+COUNT_CAP = 1000
+
+
+def claim_state_counts(*, user, filters: QueueFilters, states) -> list[tuple[str, int, bool]]:
+    """(state, count, capped) per state with the other filters applied, each counted up to
+    COUNT_CAP + 1 rows (shown as "1000+"), so that a large table costs no full count."""
+    counts = []
+    for state in states:
+        other = QueueFilters(**{**filters.__dict__, "status": state})
+        pks = claim_queue(user=user, filters=other).order_by().values("pk")[: COUNT_CAP + 1]
+        n = Claim.objects.filter(pk__in=pks).count()
+        counts.append((state, min(n, COUNT_CAP), n > COUNT_CAP))
+    return counts
+
+
 def keyset_page(queryset, *, after: tuple | None = None, size=QUEUE_PAGE_SIZE):
     """One page after the row whose sort values are `after` (None: the first page), without a
     COUNT: `size + 1` rows are read to know whether another page follows. `order` is the

@@ -27,6 +27,13 @@ from ssa_ops.roles import Role
 from ssa_ops.texts import text_render
 from ssa_ops.validation import query_text
 
+# The states counted beside the queue's filters (capped counts: cheap on a large table).
+COUNTED_STATES = (
+    Claim.Status.SUBMITTED,
+    Claim.Status.RESUBMITTED,
+    Claim.Status.IN_REVIEW,
+    Claim.Status.RESET,
+)
 # SLA bands of the queue, in days waiting.
 SLA_DUE_SOON_DAYS, SLA_OVERDUE_DAYS = 2, 5
 
@@ -132,6 +139,7 @@ def claim_index(request):
             if days >= SLA_DUE_SOON_DAYS
             else "on-time"
         )
+    labels = dict(Claim.Status.choices)
     next_query = None
     if last is not None:
         params = request.GET.copy()
@@ -149,6 +157,12 @@ def claim_index(request):
             "dealer_view": dealer_view,
             "filters": filters,
             "todo": _dealer_todo(request.user) if dealer_view else None,
+            "state_counts": [
+                (value, labels[value], n, capped)
+                for value, n, capped in selectors.claim_state_counts(
+                    user=request.user, filters=filters, states=COUNTED_STATES
+                )
+            ],
             "reason_choices": reason_choices("claims.claim")
             if request.user.has_perm("claims.decide_claim")
             else [],

@@ -135,3 +135,26 @@ def test_an_exact_identifier_finds_the_claim_in_any_state(setting, make_user):
     # another dealer finds nothing of this dealer's
     other = make_user(Role.DEALER)
     assert [c.pk for c in claim_queue(user=other, filters=QueueFilters(query=draft.vin))] == []
+
+
+def test_state_counts_follow_the_filters_and_are_capped(setting, monkeypatch):
+    from claims import selectors as claim_selectors
+
+    for _ in range(3):
+        setting.claim(submit=True)
+    flagged = setting.claim(submit=True, invoice_number="TWICE")
+    setting.claim(documents=False, invoice_number="TWICE")
+    services.claim_pick_up(actor=setting.ops, pk=flagged.pk)
+    counts = claim_selectors.claim_state_counts(
+        user=setting.ops, filters=QueueFilters(), states=["submitted", "in_review"]
+    )
+    assert counts == [("submitted", 3, False), ("in_review", 1, False)]
+    flagged_only = claim_selectors.claim_state_counts(
+        user=setting.ops, filters=QueueFilters(flagged=True), states=["submitted", "in_review"]
+    )
+    assert flagged_only == [("submitted", 0, False), ("in_review", 1, False)]
+    monkeypatch.setattr(claim_selectors, "COUNT_CAP", 2)
+    capped = claim_selectors.claim_state_counts(
+        user=setting.ops, filters=QueueFilters(), states=["submitted"]
+    )
+    assert capped == [("submitted", 2, True)]
