@@ -93,13 +93,17 @@ def claims_bulk_start(*, actor, claim_ids, decision, reasons=(), reason=""):
         from ssa_ops.errors import PermissionRefused
 
         raise PermissionRefused(_("You may not do this."), code="permission_denied")
-    ids = sorted(
-        set(claim_list(user=actor).filter(pk__in=list(claim_ids)).values_list("pk", flat=True))
-    )
+    wanted = sorted(set(claim_ids))
+    if len(wanted) > BULK_MAX_CLAIMS:
+        raise ValidationError({"ids": _("At most %(n)s claims at once.") % {"n": BULK_MAX_CLAIMS}})
+    visible = claim_list(user=actor)
+    ids = []
+    for start in range(0, len(wanted), 1000):  # bounded IN lists, whatever the database
+        chunk = wanted[start : start + 1000]
+        ids.extend(visible.filter(pk__in=chunk).values_list("pk", flat=True))
+    ids.sort()
     if not ids:
         raise ValidationError({"ids": _("Choose at least one claim you may see.")})
-    if len(ids) > BULK_MAX_CLAIMS:
-        raise ValidationError({"ids": _("At most %(n)s claims at once.") % {"n": BULK_MAX_CLAIMS}})
     if len(ids) <= BULK_INLINE_LIMIT:
         decided, skipped = claims_bulk_decide(
             actor=actor, claim_ids=ids, decision=decision, reasons=codes, reason=reason

@@ -92,3 +92,12 @@ def test_bulk_api(setting, api_login, reasons):
         "/api/v1/claims/bulk/", {"decision": "approve", "ids": [claims[0].pk]}, format="json"
     )
     assert response.status_code == 403
+
+
+def test_a_selection_of_many_ids_is_read_in_bounded_chunks(setting):
+    claim = setting.claim(submit=True)
+    ids = [claim.pk, *range(10**6, 10**6 + 40_000)]
+    decided, skipped, job = services.claims_bulk_start(
+        actor=setting.ops, claim_ids=ids, decision="approve"
+    )
+    assert (decided, skipped, job) == ([claim.number], [], None)
