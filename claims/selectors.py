@@ -273,6 +273,7 @@ def claim_duplicates(*, claim, user) -> dict:
         seen = set(visible.filter(pk__in=[o.pk for o in others]).values_list("pk", flat=True))
         result[name] = {
             "visible": sorted(f"CL-{pk:07d}" for pk in seen),
+            "links": [{"number": f"CL-{pk:07d}", "id": pk} for pk in sorted(seen)],
             "elsewhere": len([o for o in others if o.pk not in seen]),
         }
     return result

@@ -46,11 +46,15 @@ def test_duplicate_flags_never_name_another_dealers_claim(setting, make_user):
         )
     seen_by_dealer = selectors.claim_duplicates(claim=mine, user=setting.dealer_user)
     assert seen_by_dealer == {
-        "invoice": {"visible": [], "elsewhere": 1},
-        "document": {"visible": [], "elsewhere": 1},
+        "invoice": {"visible": [], "links": [], "elsewhere": 1},
+        "document": {"visible": [], "links": [], "elsewhere": 1},
     }
     seen_by_ops = selectors.claim_duplicates(claim=mine, user=setting.ops)
-    assert seen_by_ops["invoice"] == {"visible": [theirs.number], "elsewhere": 0}
+    assert seen_by_ops["invoice"] == {
+        "visible": [theirs.number],
+        "links": [{"number": theirs.number, "id": theirs.pk}],
+        "elsewhere": 0,
+    }
 
 
 def test_the_queue_filters(setting, make_user):

@@ -51,6 +51,8 @@ def test_ops_take_next_and_see_flags_and_buttons(setting, reasons):
     assert response["Location"] == f"/claims/{claim.pk}/"
     page = client.get(f"/claims/{claim.pk}/").content.decode()
     assert "The same invoice number is on another claim" in page
+    other = Claim.objects.exclude(pk=claim.pk).get()
+    assert f'href="/claims/{other.pk}/">{other.number}</a>' in page
     assert "Approve" in page and "Reset to dealer" in page
     client.post(f"/claims/{claim.pk}/act/reject/", {"reasons": ["NOT_ELIGIBLE"]})
     claim.refresh_from_db()
