@@ -214,6 +214,14 @@ def test_a_vip_claims_buyer_id_is_masked_and_shown_in_full_only_on_request(make_
     shown = api_login(ops).post(url, {"reason": "checking the ID card"}, format="json")
     assert shown.status_code == 200
     assert shown.json() == {"field": "buyer_id_number", "value": id_number}
+    # the page shows it masked, with a button to show it for those who may
+    from django.test import Client
+
+    page_client = Client()
+    page_client.force_login(ops)
+    page = page_client.get(f"/claims/{body['id']}/").content.decode()
+    assert body["buyer_id_number"] in page and id_number not in page
+    assert f"/claims/{body['id']}/personal-data/buyer_id_number/" in page
     # another person's ID number is refused
     other = {**values, "vin": vin(), "buyer_id_number": "11010519491231002X"}
     response = dealer.post("/api/v1/claims/", {"values": other}, format="json")
