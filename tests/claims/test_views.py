@@ -163,3 +163,23 @@ def test_the_dealer_sees_resets_to_answer_first(setting, reasons, settings):
     deadline = claim.reset_answer_deadline.isoformat()
     assert "To do first" in page
     assert f"reset to you: answer by {deadline}" in page
+
+
+def test_the_queue_page_queries_do_not_grow_with_the_page(setting, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from claims import selectors
+
+    for _ in range(6):
+        setting.claim(submit=True)
+    client = _client(setting.ops)
+    client.get("/claims/")
+    counts = []
+    for size in (2, 6):
+        monkeypatch.setattr(selectors.keyset_page, "__kwdefaults__", {"after": None, "size": size})
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/claims/")
+        assert len(response.context["claims"]) == size
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
