@@ -134,7 +134,12 @@ def claim_queue(*, user, filters: QueueFilters | None = None, sort: str = ""):
     the id, so keyset pagination has a unique order). Without a state filter: what waits for
     ops (submitted, resubmitted, in review)."""
     filters = filters or QueueFilters()
-    claims = claim_list(user=user)
+    # A list row shows the dealer, program, model and reviewer: no rule (JSON) or region.
+    claims = (
+        claim_list(user=user)
+        .select_related(None)
+        .select_related("dealer", "program", "vehicle_model", "assigned_to")
+    )
     if filters.query:
         claims = claims.filter(_identifier_lookup(filters.query))
     if filters.status:
