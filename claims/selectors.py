@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
@@ -174,8 +175,11 @@ def claim_state_counts(*, user, filters: QueueFilters, states) -> list[tuple[str
     counts = []
     for state in states:
         other = QueueFilters(**{**filters.__dict__, "status": state})
-        pks = claim_queue(user=user, filters=other).order_by().values("pk")[: COUNT_CAP + 1]
-        n = Claim.objects.filter(pk__in=pks).count()
+        rows = claim_queue(user=user, filters=other).order_by().values("pk")[: COUNT_CAP + 1]
+        sql, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:  # SELECT count(*) FROM (... LIMIT 1001)
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)
+            n = cursor.fetchone()[0]
         counts.append((state, min(n, COUNT_CAP), n > COUNT_CAP))
     return counts
 
