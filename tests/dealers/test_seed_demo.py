@@ -36,7 +36,10 @@ def test_seed_demo_gives_every_role_a_login_and_records_in_every_state(client, s
     assert jobs["dealer_export"].status == "succeeded" and jobs["dealer_export"].result_file
     assert jobs["dealer_import"].status == "failed" and jobs["dealer_import"].result_file
     submitted = DealerChangeRequest.objects.get(status="submitted")
-    assert [a.original_name for a in attachments_for(submitted)] == ["营业执照-示例.png"]
+    documents = list(attachments_for(submitted))
+    assert [a.original_name for a in documents] == ["营业执照-示例.png", "营业执照副本-复印机.tiff"]
+    # the copier's TIFF has its two pages previewed for the browser
+    assert documents[1].rendition_status == "ready" and documents[1].renditions.count() == 2
     assert User.objects.get(username="dealer").check_password("demo")
     # running it again adds nothing
     models = (Dealer, DealerChangeRequest, User, BackgroundJob, Attachment)

@@ -273,7 +273,7 @@ class Command(BaseCommand):
                 }
             ],
             note="新增财务联系人",
-            documents=[_licence_scan()],
+            documents=[_licence_scan(), _copier_scan()],
         )
         services.change_request_submit(actor=dealer_user, pk=submitted.pk)
         # applied (approve applies it straight away)
@@ -369,6 +369,20 @@ def _licence_scan():
     output = io.BytesIO()
     image.save(output, "PNG")
     return SimpleUploadedFile("营业执照-示例.png", output.getvalue(), content_type="image/png")
+
+
+def _copier_scan():
+    """A two-page TIFF as office copiers make them: its pages are previewed after upload."""
+    from PIL import Image, ImageDraw
+
+    pages = []
+    for number in (1, 2):
+        page = Image.new("L", (500, 700), 255)
+        ImageDraw.Draw(page).text((40, 40), f"Licence copy, page {number} (demo scan)", fill=0)
+        pages.append(page)
+    output = io.BytesIO()
+    pages[0].save(output, "TIFF", save_all=True, append_images=pages[1:])
+    return SimpleUploadedFile("营业执照副本-复印机.tiff", output.getvalue(), content_type="image/tiff")
 
 
 def _bad_import_workbook():
