@@ -382,7 +382,9 @@ def _copier_scan():
         pages.append(page)
     output = io.BytesIO()
     pages[0].save(output, "TIFF", save_all=True, append_images=pages[1:])
-    return SimpleUploadedFile("营业执照副本-复印机.tiff", output.getvalue(), content_type="image/tiff")
+    return SimpleUploadedFile(
+        "营业执照副本-复印机.tiff", output.getvalue(), content_type="image/tiff"
+    )
 
 
 def _bad_import_workbook():
