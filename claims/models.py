@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from ssa_ops.models import TimeStampedModel
+from ssa_ops.models import TimeStampedModel, user_reference
 from ssa_ops.personal_data import PersonalDataField, PersonalHashField
 from ssa_ops.workflow import REASON_CODED, REASON_OPTIONAL, Allowed, action, condition, four_eyes
 
@@ -108,23 +108,11 @@ class PreApplication(ConcurrentTransitionMixin, TimeStampedModel):
     # [{"model": vehicle model code, "units": 2}]: models eligible under the rule.
     lines = models.JSONField(_("models and quantities"), default=list)
     delivery_month = models.DateField(_("expected delivery month"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("filed by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = user_reference(_("filed by"), required=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     # When it last entered the ops queue (submit or resubmit): the queue's order and its age.
     queued_at = models.DateTimeField(_("waiting since"), null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_reference(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -247,12 +235,7 @@ class SettlementBatch(TimeStampedModel):
     total_support = models.DecimalField(
         _("total support (CNY)"), max_digits=14, decimal_places=2, default=0
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("settled by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = user_reference(_("settled by"), required=True)
 
     class Meta:
         ordering = ["-month", "dealer__code"]
@@ -358,32 +341,13 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     delivery_date = models.DateField(_("delivery date"))
     # From the rule in force on the invoice date; never typed by anyone.
     support_amount = models.DecimalField(_("support amount (CNY)"), max_digits=12, decimal_places=2)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("filed by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = user_reference(_("filed by"), required=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     # When it last entered the ops queue (submit or resubmit): the queue's order and its age.
     queued_at = models.DateTimeField(_("waiting since"), null=True, blank=True)
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("reviewer"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    assigned_to = user_reference(_("reviewer"))
     picked_up_at = models.DateTimeField(_("picked up at"), null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_reference(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

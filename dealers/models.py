@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import get_language
@@ -6,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from dealers.credit_code import credit_code_problem
-from ssa_ops.models import TimeStampedModel
+from ssa_ops.models import TimeStampedModel, user_reference
 from ssa_ops.texts import text_render
 from ssa_ops.workflow import (
     REASON_OPTIONAL,
@@ -244,21 +243,9 @@ class DealerChangeRequest(ConcurrentTransitionMixin, TimeStampedModel):
     #   "before": {...} (update: the contact's values when filed, then when applied)}]
     contact_changes = models.JSONField(_("contact changes"), default=list, blank=True)
     note = models.TextField(_("explanation"), blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("filed by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = user_reference(_("filed by"), required=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_reference(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.TextField(_("decision reason"), blank=True)
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)

@@ -1,6 +1,5 @@
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
@@ -8,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from dealers.models import validate_credit_code
-from ssa_ops.models import TimeStampedModel
+from ssa_ops.models import TimeStampedModel, user_reference
 from ssa_ops.personal_data import PersonalDataField, PersonalHashField
 from ssa_ops.workflow import REASON_CODED, REASON_OPTIONAL, Allowed, action, condition, four_eyes
 
@@ -126,14 +125,7 @@ class ProgramRule(models.Model):
     version = models.PositiveIntegerField(_("version"))
     valid_from = models.DateField(_("valid from"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = user_reference(_("created by"))
     # [{"model": vehicle model code, "amount": "5000.00"}]: support per unit in CNY.
     eligible_models = models.JSONField(_("eligible models"), default=list)
     max_units_per_customer = models.PositiveIntegerField(_("maximum units per customer"))
@@ -225,21 +217,9 @@ class CorporateAccount(ConcurrentTransitionMixin, TimeStampedModel):
     contact_name = models.CharField(_("contact name"), max_length=100)
     contact_phone = models.CharField(_("contact phone"), max_length=30)
     contact_email = models.EmailField(_("contact email"), blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("filed by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = user_reference(_("filed by"), required=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_reference(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
@@ -359,12 +339,7 @@ class SpecialApplication(ConcurrentTransitionMixin, TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="special_applications",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("filed by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = user_reference(_("filed by"), required=True)
     submitted_at = models.DateTimeField(_("sent for signing at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     ssa_number = models.CharField(_("SSA number"), max_length=20, unique=True, null=True)
@@ -600,30 +575,11 @@ class Qualification(ConcurrentTransitionMixin, TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="qualifications",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("filed by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = user_reference(_("filed by"), required=True)
     submitted_at = models.DateTimeField(_("sent for checking at"), null=True, blank=True)
-    checked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("checked by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    checked_by = user_reference(_("checked by"))
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_reference(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:

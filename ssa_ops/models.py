@@ -21,6 +21,19 @@ def private_storage():
     return storages["private"]
 
 
+def user_reference(verbose_name, *, required=False) -> models.ForeignKey:
+    """Who filed, checked or decided a record: the user is kept as long as the record (PROTECT)
+    and has no reverse accessor. Optional unless `required`."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name,
+        null=not required,
+        blank=not required,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
