@@ -6,7 +6,12 @@ import io
 
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -456,6 +461,22 @@ class BulkDecisionSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=50), required=False, default=list, max_length=20
     )
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    preview = serializers.BooleanField(
+        required=False, default=False, help_text="Only say what would be decided and skipped"
+    )
+
+
+class BulkPreviewGroupSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    count = serializers.IntegerField()
+    records = serializers.ListField(child=serializers.CharField(), help_text="The first ten")
+
+
+class BulkPreviewSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    decide = serializers.IntegerField()
+    skipped = BulkPreviewGroupSerializer(many=True)
 
 
 class BulkSkippedSerializer(serializers.Serializer):
@@ -479,7 +500,14 @@ class ClaimBulkDecideApi(APIView):
 
     @extend_schema(
         request=BulkDecisionSerializer,
-        responses={200: BulkResultSerializer, 202: BulkResultSerializer},
+        responses={
+            200: PolymorphicProxySerializer(
+                "BulkDecisionAnswer",
+                [BulkResultSerializer, BulkPreviewSerializer],
+                resource_type_field_name=None,
+            ),
+            202: BulkResultSerializer,
+        },
         operation_id="claims_bulk_decide",
     )
     def post(self, request):
@@ -488,6 +516,18 @@ class ClaimBulkDecideApi(APIView):
         body = BulkDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        if data["preview"]:
+            ids = services.claims_bulk_scope(actor=request.user, claim_ids=data["ids"])
+            preview = services.claims_bulk_preview(
+                actor=request.user,
+                claim_ids=ids,
+                decision=data["decision"],
+                reasons=data["reasons"],
+                reason=data["comment"],
+            )
+            for group in preview["skipped"]:
+                group["message"] = text_render(group["message"])
+            return Response(preview)
         decided, skipped, job = services.claims_bulk_start(
             actor=request.user,
             claim_ids=data["ids"],

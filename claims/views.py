@@ -7,7 +7,7 @@ import io
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -53,8 +53,8 @@ def _own_dealer(request):
     return request.user.dealer
 
 
-def _positive(request, name):
-    text = query_text(request, name, max_length=9)
+def _positive(params, name):
+    text = query_text(params, name, max_length=9)
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 
@@ -67,25 +67,26 @@ def _checklist(record):
 # Claims ------------------------------------------------------------------------------------------
 
 
-def _claims_filtered(request):
+def _claims_filtered(request, params=None):
     """The claims the page's filters ask for, in its order: ops see the queue (what waits,
-    oldest first) unless a state is chosen; a dealer its claims of any state. The export
-    reads the same."""
-    state = query_text(request, "status", max_length=20)
+    oldest first) unless a state is chosen; a dealer its claims of any state. The export and
+    a bulk decision "on every matching claim" read the same (`params`: the list's query)."""
+    params = request.GET if params is None else params
+    state = query_text(params, "status", max_length=20)
     if state not in Claim.Status.values:
         state = ""
     dealer_view = request.user.role == Role.DEALER
     filters = selectors.QueueFilters(
         status=state,
-        program=_positive(request, "program"),
-        dealer=_positive(request, "dealer"),
-        region=_positive(request, "region"),
-        older_than_days=_positive(request, "older_than_days"),
-        assigned_to_me=request.GET.get("mine") == "1",
-        flagged=request.GET.get("flagged") == "1",
-        query=query_text(request, "q", max_length=30),
+        program=_positive(params, "program"),
+        dealer=_positive(params, "dealer"),
+        region=_positive(params, "region"),
+        older_than_days=_positive(params, "older_than_days"),
+        assigned_to_me=params.get("mine") == "1",
+        flagged=params.get("flagged") == "1",
+        query=query_text(params, "q", max_length=30),
     )
-    sort = query_text(request, "sort", max_length=20)
+    sort = query_text(params, "sort", max_length=20)
     if sort.lstrip("-") not in selectors.CLAIM_SORTING.options:
         sort = ""
     if dealer_view and not state and not filters.query:
@@ -166,30 +167,86 @@ def claim_index(request):
             "reason_choices": reason_choices("claims.claim")
             if request.user.has_perm("claims.decide_claim")
             else [],
+            "list_query": _list_query(request),
         },
     )
+
+
+def _list_query(request) -> str:
+    """The list's filters and sort, without the page position."""
+    params = request.GET.copy()
+    params.pop("after", None)
+    return params.urlencode()
+
+
+def _bulk_claim_ids(request) -> tuple[list[int], int | None]:
+    """The claims a bulk decision is about: the ticked ones, or every claim matching the
+    list's filters (as far as the highest id seen at the preview, so a claim that arrived
+    after the preview is not decided unseen). Returns (ids, highest id)."""
+    if request.POST.get("scope") != "filter":
+        ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit() and len(pk) < 10]
+        return services.claims_bulk_scope(actor=request.user, claim_ids=ids), None
+    claims, *_rest = _claims_filtered(request, QueryDict(request.POST.get("filter", "")[:2000]))
+    upto = request.POST.get("upto", "")
+    if upto.isdigit() and len(upto) < 10:
+        claims = claims.filter(pk__lte=int(upto))
+    ids = list(claims.order_by("pk").values_list("pk", flat=True)[: services.BULK_MAX_CLAIMS + 1])
+    if not ids:
+        raise ValidationError(_("No claim matches these filters."))
+    return services.claims_bulk_scope(actor=request.user, claim_ids=ids), ids[-1]
 
 
 @require_POST
 @permission_required("claims.decide_claim", raise_exception=True)
 def claim_bulk(request):
-    """Decide the claims ticked on the queue page: at once up to the inline limit, else as a
-    job whose page shows its progress and what was skipped."""
-    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit() and len(pk) < 10]
+    """Decide the claims ticked on the queue page, or every claim matching its filters (always
+    previewed first: how many would be decided, how many skipped and why). Up to the inline
+    limit at once, else a job whose page shows its progress and what was skipped."""
+    decision = request.POST.get("decision", "")
+    listed = QueryDict(request.POST.get("filter", "")[:2000], mutable=True)
+    listed.pop("after", None)
+    back = reverse("claims:list") + "?" + listed.urlencode()
     try:
+        ids, upto = _bulk_claim_ids(request)
+        if request.POST.get("step") != "confirm" and (
+            request.POST.get("step") == "preview" or upto is not None
+        ):
+            preview = services.claims_bulk_preview(
+                actor=request.user,
+                claim_ids=ids,
+                decision=decision,
+                reasons=request.POST.getlist("reasons"),
+                reason=request.POST.get("reason", ""),
+            )
+            for group in preview["skipped"]:
+                group["message"] = text_render(group["message"])
+            return render(
+                request,
+                "claims/claim_bulk_preview.html",
+                {
+                    "preview": preview,
+                    "decision": decision,
+                    "decision_label": dict(_bulk_decision_labels()).get(decision, decision),
+                    "ids": ids if upto is None else [],
+                    "upto": upto,
+                    "post": request.POST,
+                    "reasons": request.POST.getlist("reasons"),
+                    "back": back,
+                },
+            )
         decided, skipped, job = services.claims_bulk_start(
             actor=request.user,
             claim_ids=ids,
-            decision=request.POST.get("decision", ""),
+            decision=decision,
             reasons=request.POST.getlist("reasons"),
             reason=request.POST.get("reason", ""),
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-        return redirect("claims:list")
+        return redirect(back)
     except ApplicationError as error:
         messages.error(request, error.message)
-        return redirect("claims:list")
+        return redirect(back)
     if job is not None:
         return redirect("job-detail", job_id=job.pk)
     messages.success(
@@ -199,7 +256,11 @@ def claim_bulk(request):
     )
     for row in skipped:
         messages.warning(request, f"{row['record']}: {text_render(row['message'])}")
-    return redirect("claims:list")
+    return redirect(back)
+
+
+def _bulk_decision_labels():
+    return [("approve", _("Approve")), ("reset", _("Reset to dealer")), ("reject", _("Reject"))]
 
 
 @permission_required("claims.decide_claim", raise_exception=True)

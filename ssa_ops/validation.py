@@ -166,6 +166,8 @@ def vin_clean(value) -> str:
 
 def query_text(request, name: str, max_length=100) -> str:
     """A page's list filter typed into the address bar: text a column can hold, or nothing
-    (a filter with NUL or other control characters is ignored, never sent to the database)."""
-    text = request.GET.get(name, "").strip()[:max_length]
+    (a filter with NUL or other control characters is ignored, never sent to the database).
+    `request` may also be the parameters themselves (a QueryDict)."""
+    params = getattr(request, "GET", request)
+    text = params.get(name, "").strip()[:max_length]
     return "" if any(ord(character) < 32 for character in text) else text

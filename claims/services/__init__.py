@@ -8,6 +8,8 @@ from claims.services.bulk import (
     claim_bulk_decide_one,
     claims_bulk_decide,
     claims_bulk_job_run,
+    claims_bulk_preview,
+    claims_bulk_scope,
     claims_bulk_start,
 )
 from claims.services.claim import (
@@ -63,6 +65,8 @@ __all__ = [
     "claim_withdraw",
     "claims_bulk_decide",
     "claims_bulk_job_run",
+    "claims_bulk_preview",
+    "claims_bulk_scope",
     "claims_bulk_start",
     "claims_reset_remind",
     "claims_reset_unanswered_reject",

@@ -81,18 +81,43 @@ def claims_bulk_decide(*, actor, claim_ids, decision, reasons=(), reason="", pro
     return decided, skipped
 
 
-def claims_bulk_start(*, actor, claim_ids, decision, reasons=(), reason=""):
-    """A bulk decision on claims the actor has selected (ids it may see): up to
-    BULK_INLINE_LIMIT decided now, returning (decided, skipped, None); more run as a job,
-    returning ((), (), job). Bad input (decision, reasons) is refused before anything runs."""
+def claims_bulk_preview(*, actor, claim_ids, decision, reasons=(), reason="") -> dict:
+    """What deciding these claims would do now, without doing it: {"total", "decide",
+    "skipped": [{"code", "message" (stored sentence), "count", "records": first numbers}]}.
+    A claim waiting in the queue is picked up first, so its first step is the one checked;
+    the decisions themselves have no further conditions. The run checks again under lock."""
+    from ssa_ops.errors import ApplicationError as Refusal
+    from ssa_ops.texts import text_from_error
+    from ssa_ops.workflow import transition_check
+
+    _bulk_clean(decision=decision, reasons=reasons, reason=reason)  # refused now, not at the end
+    decide, groups = 0, {}
+    fields = ("pk", "status", "created_by_id", "assigned_to_id")
+    for start in range(0, len(claim_ids), 1000):
+        chunk = claim_ids[start : start + 1000]
+        for claim in Claim.objects.filter(pk__in=chunk).only(*fields).order_by("pk"):
+            first = "pick_up" if claim.status in Claim.QUEUE_STATES else decision
+            try:
+                transition_check(claim, first, actor)
+            except Refusal as error:
+                group = groups.setdefault(
+                    (error.code, str(error.message)),
+                    {"code": error.code, "message": text_from_error(error), "count": 0},
+                )
+                group["count"] += 1
+                group.setdefault("records", [])
+                if len(group["records"]) < 10:
+                    group["records"].append(claim.number)
+            else:
+                decide += 1
+    skipped = sorted(groups.values(), key=lambda group: -group["count"])
+    return {"total": len(claim_ids), "decide": decide, "skipped": skipped}
+
+
+def claims_bulk_scope(*, actor, claim_ids) -> list[int]:
+    """The selected ids the actor may see, sorted; at most BULK_MAX_CLAIMS."""
     from claims.selectors import claim_list
-    from ssa_ops.jobs import job_start
 
-    decision, codes, reason = _bulk_clean(decision=decision, reasons=reasons, reason=reason)
-    if not actor.has_perm("claims.decide_claim"):
-        from ssa_ops.errors import PermissionRefused
-
-        raise PermissionRefused(_("You may not do this."), code="permission_denied")
     wanted = sorted(set(claim_ids))
     if len(wanted) > BULK_MAX_CLAIMS:
         raise ValidationError({"ids": _("At most %(n)s claims at once.") % {"n": BULK_MAX_CLAIMS}})
@@ -104,6 +129,21 @@ def claims_bulk_start(*, actor, claim_ids, decision, reasons=(), reason=""):
     ids.sort()
     if not ids:
         raise ValidationError({"ids": _("Choose at least one claim you may see.")})
+    return ids
+
+
+def claims_bulk_start(*, actor, claim_ids, decision, reasons=(), reason=""):
+    """A bulk decision on claims the actor has selected (ids it may see): up to
+    BULK_INLINE_LIMIT decided now, returning (decided, skipped, None); more run as a job,
+    returning ((), (), job). Bad input (decision, reasons) is refused before anything runs."""
+    from ssa_ops.jobs import job_start
+
+    decision, codes, reason = _bulk_clean(decision=decision, reasons=reasons, reason=reason)
+    if not actor.has_perm("claims.decide_claim"):
+        from ssa_ops.errors import PermissionRefused
+
+        raise PermissionRefused(_("You may not do this."), code="permission_denied")
+    ids = claims_bulk_scope(actor=actor, claim_ids=claim_ids)
     if len(ids) <= BULK_INLINE_LIMIT:
         decided, skipped = claims_bulk_decide(
             actor=actor, claim_ids=ids, decision=decision, reasons=codes, reason=reason

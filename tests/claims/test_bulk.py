@@ -101,3 +101,103 @@ def test_a_selection_of_many_ids_is_read_in_bounded_chunks(setting):
         actor=setting.ops, claim_ids=ids, decision="approve"
     )
     assert (decided, skipped, job) == ([claim.number], [], None)
+
+
+def _ops_client(user):
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def test_a_decision_on_the_filter_is_previewed_and_decides_only_what_was_previewed(setting):
+    # given three submitted claims of the program, one filed by the ops user themselves
+    claims = [setting.claim(submit=True) for _ in range(3)]
+    Claim.objects.filter(pk=claims[2].pk).update(created_by=setting.ops)
+    listed = f"status=submitted&program={claims[0].program_id}"
+    client = _ops_client(setting.ops)
+    # when ops choose "every claim matching the filters"
+    response = client.post(
+        "/claims/bulk/", {"scope": "filter", "filter": listed, "decision": "approve"}
+    )
+    # then they see a preview: two can be decided, one skipped and why; nothing changed yet
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Approve: 3 claims chosen, 2 can be decided now." in page
+    assert claims[2].number in page and "own" in page.lower()
+    assert Claim.objects.filter(status=Claim.Status.SUBMITTED).count() == 3
+    upto = response.context["upto"]
+    assert upto == claims[2].pk
+    # and a claim submitted after the preview is not decided unseen
+    late = setting.claim(submit=True)
+    response = client.post(
+        "/claims/bulk/",
+        {
+            "scope": "filter",
+            "filter": listed,
+            "decision": "approve",
+            "step": "confirm",
+            "upto": str(upto),
+        },
+    )
+    assert response.status_code == 302
+    assert response.url == "/claims/?" + listed
+    statuses = dict(Claim.objects.values_list("pk", "status"))
+    assert [statuses[c.pk] for c in [*claims, late]] == [
+        Claim.Status.APPROVED,
+        Claim.Status.APPROVED,
+        Claim.Status.SUBMITTED,
+        Claim.Status.SUBMITTED,
+    ]
+
+
+def test_preview_of_ticked_claims_changes_nothing_and_asks_reasons_first(setting, reasons):
+    claims = [setting.claim(submit=True) for _ in range(2)]
+    client = _ops_client(setting.ops)
+    ticked = {"ids": [c.pk for c in claims], "decision": "reject", "step": "preview"}
+    response = client.post("/claims/bulk/", ticked, follow=True)
+    assert "Choose at least one reason" in response.content.decode()
+    response = client.post("/claims/bulk/", {**ticked, "reasons": ["NOT_ELIGIBLE"]})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Reject: 2 claims chosen, 2 can be decided now." in page
+    assert 'name="reasons" value="NOT_ELIGIBLE"' in page
+    assert Claim.objects.filter(status=Claim.Status.SUBMITTED).count() == 2
+
+
+def test_a_filter_matching_nothing_says_so(setting):
+    setting.claim(submit=True)
+    client = _ops_client(setting.ops)
+    response = client.post(
+        "/claims/bulk/",
+        {"scope": "filter", "filter": "status=settled", "decision": "approve"},
+        follow=True,
+    )
+    assert "No claim matches these filters." in response.content.decode()
+
+
+def test_bulk_api_preview_changes_nothing(setting, api_login):
+    claims = [setting.claim(submit=True) for _ in range(2)]
+    Claim.objects.filter(pk=claims[1].pk).update(status=Claim.Status.APPROVED)
+    client = api_login(setting.ops)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = client.post(
+        "/api/v1/claims/bulk/",
+        {"decision": "approve", "ids": [c.pk for c in claims], "preview": True},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json() == {
+        "total": 2,
+        "decide": 1,
+        "skipped": [
+            {
+                "code": "transition_not_allowed",
+                "message": "Not possible now: this record is Approved.",
+                "count": 1,
+                "records": [claims[1].number],
+            }
+        ],
+    }
+    assert Claim.objects.get(pk=claims[0].pk).status == Claim.Status.SUBMITTED
