@@ -570,6 +570,10 @@ class SettlementRunSerializer(serializers.Serializer):
     month = serializers.DateField(help_text="Any day of the month to settle (one that has ended)")
 
 
+class SettlementJobSerializer(serializers.Serializer):
+    job = serializers.IntegerField(help_text="The settlement job's id")
+
+
 class SettlementListApi(APIView):
     """Settlement batches in scope, newest month first; POST settles an ended month (ops
     leads): one batch per dealer with approved claims."""
@@ -595,12 +599,14 @@ class SettlementListApi(APIView):
             batches = batches.filter(month=start)
         return Response(SettlementSerializer(batches[:500], many=True).data)
 
-    @extend_schema(request=SettlementRunSerializer, responses=SettlementSerializer(many=True))
+    @extend_schema(request=SettlementRunSerializer, responses={202: SettlementJobSerializer})
     def post(self, request):
+        """Starts the settlement as a job (202): GET /api/v1/jobs/{job}/ follows its progress;
+        its result is the month's summary workbook."""
         body = SettlementRunSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        batches = services.settlement_run(actor=request.user, month=body.validated_data["month"])
-        return Response(SettlementSerializer(batches, many=True).data)
+        job = services.settlement_start(actor=request.user, month=body.validated_data["month"])
+        return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
 
 
 class SettlementStatementApi(APIView):

@@ -130,6 +130,12 @@ class ClaimsConfig(AppConfig):
             label=_("Bulk decision on claims"),
             summary_labels={"done": _("Claims decided"), "skipped": _("Claims skipped")},
         )
+        job_handler_register(
+            "claims_settlement",
+            "claims.services.settlement.settlement_job_run",
+            label=_("Monthly settlement"),
+            summary_labels={"dealers": _("Dealers settled"), "claims": _("Claims settled")},
+        )
         attachment_owner_register(PreApplication, selectors.preapplication_list)
         attachment_owner_register(Claim, selectors.claim_list)
         # A claim's ID card scan is personal: stored encrypted, every look recorded.

@@ -547,17 +547,13 @@ def settlement_index(request):
             raise PermissionDenied
         try:
             month = datetime.date.fromisoformat(request.POST.get("month", "")[:7] + "-01")
-            batches = services.settlement_run(actor=request.user, month=month)
+            job = services.settlement_start(actor=request.user, month=month)
         except ValueError:
             messages.error(request, _("Enter a month as YYYY-MM."))
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(
-                request,
-                _("%(n)s dealers settled for %(month)s.")
-                % {"n": len(batches), "month": f"{month:%Y-%m}"},
-            )
+            return redirect("job-detail", job_id=job.pk)
         return redirect("claims:settlement-list")
     last_month = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
     return render(

@@ -44,7 +44,13 @@ from claims.services.preapplications import (
     preapplication_update,
     preapplications_expire,
 )
-from claims.services.settlement import settlement_run, settlement_statement
+from claims.services.settlement import (
+    settlement_job_run,
+    settlement_month_summary,
+    settlement_run,
+    settlement_start,
+    settlement_statement,
+)
 
 __all__ = [
     "BULK_DECISIONS",
@@ -82,6 +88,9 @@ __all__ = [
     "preapplication_submit",
     "preapplication_update",
     "preapplications_expire",
+    "settlement_job_run",
+    "settlement_month_summary",
     "settlement_run",
+    "settlement_start",
     "settlement_statement",
 ]

@@ -25,24 +25,62 @@ def _next_month(month: datetime.date) -> datetime.date:
     return (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
-def settlement_run(*, actor, month: datetime.date) -> list[SettlementBatch]:
+def _settlement_allowed(*, actor, month: datetime.date) -> datetime.date:
+    if not actor.has_perm("claims.settle_claims"):
+        raise PermissionRefused(_("You may not do this."), code="permission_denied")
+    month = _month_start(month)
+    if _next_month(month) > timezone.localdate():
+        raise ApplicationError(
+            _("Only a month that has ended can be settled."), code="month_not_ended"
+        )
+    return month
+
+
+def settlement_start(*, actor, month: datetime.date):
+    """Settle a month in the background: the job's page shows progress per dealer and ends
+    with the month's summary workbook (batches per dealer, totals by program)."""
+    from ssa_ops.jobs import job_start
+
+    month = _settlement_allowed(actor=actor, month=month)
+    return job_start(kind="claims_settlement", actor=actor, params={"month": month.isoformat()})
+
+
+def settlement_job_run(job, progress):
+    """The job handler: the same settlement as settlement_run, as the user who started it."""
+    from django.utils.translation import gettext_lazy
+
+    from ssa_ops.jobs import JobOutcome
+    from ssa_ops.texts import text_store
+
+    month = datetime.date.fromisoformat(job.params["month"])
+    batches = settlement_run(actor=job.created_by, month=month, progress=progress)
+    settled = sum(batch.settled_now for batch in batches)
+    return JobOutcome(
+        ok=True,
+        message=text_store(
+            gettext_lazy("%(claims)s claims settled for %(dealers)s dealers, month %(month)s."),
+            claims=settled,
+            dealers=len(batches),
+            month=f"{month:%Y-%m}",
+        ),
+        summary={"dealers": len(batches), "claims": settled},
+        result=settlement_month_summary(month) if batches else None,
+        result_name=f"settlement-{month:%Y-%m}.xlsx",
+    )
+
+
+def settlement_run(*, actor, month: datetime.date, progress=None) -> list[SettlementBatch]:
     """Settle every claim approved before the end of `month` and not settled yet, one batch
     per dealer and month (a second run adds what was approved late to the same batch). Each
     claim is settled under its own lock and audited; a settled claim is final. Only a month
     that has ended is settled."""
-    if not actor.has_perm("claims.settle_claims"):
-        raise PermissionRefused(_("You may not do this."), code="permission_denied")
-    month = _month_start(month)
+    month = _settlement_allowed(actor=actor, month=month)
     end = _next_month(month)
-    if end > timezone.localdate():
-        raise ApplicationError(
-            _("Only a month that has ended can be settled."), code="month_not_ended"
-        )
     cutoff = timezone.make_aware(datetime.datetime.combine(end, datetime.time.min))
     due = Claim.objects.filter(status=Claim.Status.APPROVED, settlement=None, decided_at__lt=cutoff)
     dealer_ids = sorted(set(due.values_list("dealer_id", flat=True)))
     batches = []
-    for dealer_id in dealer_ids:
+    for index, dealer_id in enumerate(dealer_ids, start=1):
         with transaction.atomic():
             batch, created = SettlementBatch.objects.get_or_create(
                 dealer_id=dealer_id, month=month, defaults={"created_by": actor}
@@ -67,7 +105,10 @@ def settlement_run(*, actor, month: datetime.date) -> list[SettlementBatch]:
                 action="create" if created else "update",
                 changes={"claims_settled": settled, "total_support": str(batch.total_support)},
             )
+            batch.settled_now = settled
             batches.append(batch)
+        if progress is not None and (index % 20 == 0 or index == len(dealer_ids)):
+            progress(index, len(dealer_ids))
     return batches
 
 
@@ -126,5 +167,42 @@ def settlement_statement(batch: SettlementBatch) -> bytes:
     row += 1
     sheet.write_row(row, 0, [_("Total"), batch.claim_count], bold)
     sheet.write_number(row, 2, float(batch.total_support), money)
+    workbook.close()
+    return output.getvalue()
+
+
+def settlement_month_summary(month: datetime.date) -> bytes:
+    """The month's settlement in one workbook, in the reader's language: a row per dealer's
+    batch, then the totals by program over every dealer."""
+    month = _month_start(month)
+    batches = (
+        SettlementBatch.objects.filter(month=month)
+        .select_related("dealer")
+        .order_by("dealer__code")
+        .iterator(chunk_size=2000)
+    )
+    output = io.BytesIO()
+    workbook = workbook_open(output, constant_memory=True)
+    bold = workbook.add_format({"bold": True})
+    money = workbook.add_format({"num_format": "#,##0.00"})
+    sheet = workbook.add_worksheet(_("Dealers")[:31])
+    sheet.write_row(0, 0, [_("Settlement"), _("Dealer"), _("Name"), _("Claims")], bold)
+    sheet.write(0, 4, _("Support amount"), bold)
+    row = 0
+    for row, batch in enumerate(batches, start=1):
+        sheet.write_row(row, 0, [batch.number, batch.dealer.code, batch.dealer.name_zh])
+        sheet.write_number(row, 3, batch.claim_count)
+        sheet.write_number(row, 4, float(batch.total_support), money)
+    programs = workbook.add_worksheet(_("Totals by program")[:31])
+    programs.write_row(0, 0, [_("Program"), _("Claims"), _("Support amount")], bold)
+    totals = (
+        Claim.objects.filter(settlement__month=month)
+        .values("program__code")
+        .annotate(n=Count("pk"), total=Sum("support_amount"))
+        .order_by("program__code")
+    )
+    for index, line in enumerate(totals, start=1):
+        programs.write_row(index, 0, [line["program__code"], line["n"]])
+        programs.write_number(index, 2, float(line["total"]), money)
     workbook.close()
     return output.getvalue()

@@ -4,11 +4,13 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from claims import selectors, services
 from claims.models import Claim, SettlementBatch
 from ssa_ops.errors import ApplicationError, PermissionRefused, TransitionNotAllowed
+from ssa_ops.models import BackgroundJob
 from ssa_ops.roles import Role
 from tests.claims.factories import approved_account
 
@@ -86,9 +88,23 @@ def test_settlement_api_and_page(setting, make_user, api_login):
     # ops may not settle; a lead may
     ops = api_login(setting.ops)
     assert ops.post("/api/v1/settlements/", {"month": month}, format="json").status_code == 403
-    response = api_login(lead).post("/api/v1/settlements/", {"month": month}, format="json")
-    assert response.status_code == 200, response.json()
-    (batch,) = response.json()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = api_login(lead).post("/api/v1/settlements/", {"month": month}, format="json")
+    assert response.status_code == 202, response.json()
+    job = api_login(lead).get(f"/api/v1/jobs/{response.json()['job']}/").json()
+    assert job["status"] == "succeeded" and job["summary"] == {"dealers": 1, "claims": 1}
+    # the job's result is the month's summary: the dealer's batch, totals by program
+    summary = openpyxl.load_workbook(io.BytesIO(BackgroundJob.objects.get().result_file.read()))
+    dealers = list(summary.worksheets[0].iter_rows(values_only=True))
+    assert dealers[1][1:] == (
+        setting.dealer_user.dealer.code,
+        setting.dealer_user.dealer.name_zh,
+        1,
+        8000,
+    )
+    programs = list(summary.worksheets[1].iter_rows(values_only=True))
+    assert programs[1:] == [(setting.program.code, 1, 8000)]
+    (batch,) = api_login(lead).get("/api/v1/settlements/").json()
     assert batch["claim_count"] == 1 and batch["total_support"] == "8000.00"
     # the dealer lists it and downloads its statement; another dealer gets a 404
     dealer = api_login(setting.dealer_user)
