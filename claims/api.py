@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from claims import selectors, services
-from claims.models import Claim, PreApplication, SettlementBatch
+from claims.models import Claim, InvoiceCheckResult, PreApplication, SettlementBatch
 from dealers.selectors import dealer_get
 from ssa_ops.api import InvalidParameter, int_param, text_param
 from ssa_ops.attachment_api import AttachmentSerializer
@@ -233,6 +233,7 @@ class ClaimSerializer(serializers.ModelSerializer):
             "support_amount",
             "duplicate_invoice",
             "duplicate_document",
+            "invoice_check",
             "assigned_to",
             "created_at",
             "submitted_at",
@@ -244,6 +245,80 @@ class ClaimSerializer(serializers.ModelSerializer):
 class DuplicatesSerializer(serializers.Serializer):
     visible = serializers.ListField(child=serializers.CharField(), help_text="Claim numbers")
     elsewhere = serializers.IntegerField(help_text="Claims of other dealers")
+
+
+class InvoiceFieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    claim = serializers.CharField(allow_null=True, help_text="The claim's value (IDs masked)")
+    invoice = serializers.CharField(allow_null=True, help_text="What was read (IDs masked)")
+    result = serializers.CharField(
+        help_text="match | probable | mismatch | not_found, after ops' review; empty when the "
+        "field is read but not compared"
+    )
+    machine_result = serializers.CharField(help_text="The comparison before ops' review")
+    confidence = serializers.IntegerField()
+    valid = serializers.BooleanField(allow_null=True, help_text="False: a check on it failed")
+    review = serializers.DictField(allow_null=True)
+
+
+class InvoiceCheckSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField(help_text="pending | read | unreadable")
+    result = serializers.CharField(
+        help_text="pending | pass | needs_review | mismatch | unreadable"
+    )
+    error = serializers.CharField(allow_null=True)
+    engine = serializers.CharField()
+    seconds = serializers.FloatField(allow_null=True)
+    type = serializers.CharField()
+    fields = serializers.DictField(help_text="The `ocr_invoice --json` fields (IDs masked)")
+    confidence = serializers.DictField()
+    checks = serializers.DictField()
+    comparison = InvoiceFieldSerializer(many=True)
+    read_at = serializers.DateTimeField(allow_null=True)
+
+
+class ClaimDocumentSerializer(AttachmentSerializer):
+    invoice_check = InvoiceCheckSerializer(allow_null=True, read_only=True)
+
+    class Meta(AttachmentSerializer.Meta):
+        fields = [*AttachmentSerializer.Meta.fields, "invoice_check"]
+
+
+def invoice_check_json(check) -> dict:
+    """An invoice check as the API shows it (from selectors.invoice_checks_for)."""
+    from claims.invoice_reader.fields import FIELD_NAMES
+
+    read = (check.reading or {}).get("fields") or {}
+    return {
+        "id": check.pk,
+        "status": check.status,
+        "result": check.result,
+        "error": check.error or None,
+        "engine": check.engine,
+        "seconds": float(check.seconds) if check.seconds is not None else None,
+        "type": check.invoice_type,
+        "fields": {name: (read.get(name) or {}).get("value") for name in FIELD_NAMES},
+        "confidence": {name: (read.get(name) or {}).get("confidence", 0) for name in FIELD_NAMES},
+        "checks": (check.reading or {}).get("checks") or {},
+        "comparison": [
+            {
+                key: row[key]
+                for key in (
+                    "name",
+                    "claim",
+                    "invoice",
+                    "result",
+                    "machine_result",
+                    "confidence",
+                    "valid",
+                    "review",
+                )
+            }
+            for row in check.rows
+        ],
+        "read_at": check.read_at,
+    }
 
 
 class ClaimDetailSerializer(ClaimSerializer):
@@ -261,9 +336,16 @@ class ClaimDetailSerializer(ClaimSerializer):
             "duplicates",
         ]
 
-    @extend_schema_field(AttachmentSerializer(many=True))
+    @extend_schema_field(ClaimDocumentSerializer(many=True))
     def get_documents(self, claim):
-        return AttachmentSerializer(attachments_for(claim), many=True, context=self.context).data
+        documents = AttachmentSerializer(
+            attachments_for(claim), many=True, context=self.context
+        ).data
+        checks = {str(check.attachment_id): check for check in selectors.invoice_checks_for(claim)}
+        for document in documents:
+            check = checks.get(str(document["id"]))
+            document["invoice_check"] = invoice_check_json(check) if check else None
+        return documents
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_documents_missing(self, claim):
@@ -275,6 +357,13 @@ class ClaimDetailSerializer(ClaimSerializer):
         if request is None:
             return {}
         return selectors.claim_duplicates(claim=claim, user=request.user)
+
+
+def _invoice_check_param(request) -> str:
+    value = text_param(request, "invoice_check", max_length=20)
+    if value and value not in InvoiceCheckResult.values:
+        raise InvalidParameter({"invoice_check": [", ".join(InvoiceCheckResult.values)]})
+    return value
 
 
 class ClaimPageSerializer(serializers.Serializer):
@@ -314,6 +403,12 @@ class ClaimListApi(APIView):
             OpenApiParameter("mine", bool, description="Assigned to me"),
             OpenApiParameter("flagged", bool, description="With a duplicate flag"),
             OpenApiParameter(
+                "invoice_check",
+                str,
+                enum=InvoiceCheckResult.values,
+                description="The invoice check's result, e.g. mismatch or needs_review",
+            ),
+            OpenApiParameter(
                 "q", str, description="Exact claim number, VIN or invoice number (any state)"
             ),
             OpenApiParameter("cursor", str, description="`next` of the previous page"),
@@ -334,6 +429,7 @@ class ClaimListApi(APIView):
             older_than_days=int_param(request, "older_than_days", minimum=1, maximum=3650),
             assigned_to_me=request.GET.get("mine", "").lower() in ("1", "true"),
             flagged=request.GET.get("flagged", "").lower() in ("1", "true"),
+            invoice_check=_invoice_check_param(request),
             query=text_param(request, "q", max_length=30),
         )
         sort = text_param(request, "sort", max_length=30)
@@ -542,6 +638,62 @@ class ClaimBulkDecideApi(APIView):
                 "decided": list(decided),
                 "skipped": [{**row, "message": text_render(row["message"])} for row in skipped],
             }
+        )
+
+
+# The invoice check -------------------------------------------------------------------------------
+
+
+class InvoiceReviewSerializer(serializers.Serializer):
+    field = serializers.ChoiceField(choices=list(selectors.INVOICE_FIELD_LABELS))
+    action = serializers.ChoiceField(choices=["accept", "override"])
+    value = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200, help_text="For override"
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        help_text="Required to override",
+    )
+
+
+def _claim_with_check(request, pk, check_id):
+    check = selectors.invoice_check_get(user=request.user, claim_pk=pk, pk=check_id)
+    return selectors.claim_get(user=request.user, pk=check.claim_id)
+
+
+class InvoiceCheckReviewApi(APIView):
+    """POST ops' word on one compared field: accept it, or override what was read with what
+    the invoice says (a reason required). Audited on the claim; answers the claim."""
+
+    permission_classes = [requires("claims.decide_claim")]
+
+    @extend_schema(request=InvoiceReviewSerializer, responses=ClaimDetailSerializer)
+    def post(self, request, pk, check_id):
+        selectors.invoice_check_get(user=request.user, claim_pk=pk, pk=check_id)
+        body = InvoiceReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.invoice_check_review(actor=request.user, pk=check_id, **body.validated_data)
+        claim = _claim_with_check(request, pk, check_id)
+        return Response(ClaimDetailSerializer(claim, context={"request": request}).data)
+
+
+class InvoiceCheckRerunApi(APIView):
+    """POST reads the invoice document again (202): the new reading replaces the old one and
+    its reviews."""
+
+    permission_classes = [requires("claims.decide_claim")]
+
+    @extend_schema(request=None, responses={202: ClaimDetailSerializer})
+    def post(self, request, pk, check_id):
+        selectors.invoice_check_get(user=request.user, claim_pk=pk, pk=check_id)
+        services.invoice_check_rerun(actor=request.user, pk=check_id)
+        claim = _claim_with_check(request, pk, check_id)
+        return Response(
+            ClaimDetailSerializer(claim, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED,
         )
 
 

@@ -24,6 +24,16 @@ urlpatterns = [
     path("claims/bulk/", api.ClaimBulkDecideApi.as_view(), name="api-claim-bulk"),
     path("claims/<int:pk>/", api.ClaimDetailApi.as_view(), name="api-claim-detail"),
     path("claims/<int:pk>/documents/", api.ClaimDocumentsApi.as_view(), name="api-claim-documents"),
+    path(
+        "claims/<int:pk>/invoice-checks/<int:check_id>/review/",
+        api.InvoiceCheckReviewApi.as_view(),
+        name="api-invoice-check-review",
+    ),
+    path(
+        "claims/<int:pk>/invoice-checks/<int:check_id>/read-again/",
+        api.InvoiceCheckRerunApi.as_view(),
+        name="api-invoice-check-rerun",
+    ),
     *workflow_api_urls(Claim, prefix="claims/"),
     path("settlements/", api.SettlementListApi.as_view(), name="api-settlement-list"),
     path(

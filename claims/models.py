@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from ssa_ops.models import TimeStampedModel, user_reference
+from ssa_ops.models import TimeStampedModel, private_storage, user_reference
 from ssa_ops.personal_data import PersonalDataField, PersonalHashField
 from ssa_ops.workflow import REASON_CODED, REASON_OPTIONAL, Allowed, action, condition, four_eyes
 
@@ -253,6 +253,16 @@ class SettlementBatch(TimeStampedModel):
         return f"ST-{self.month:%Y%m}-{self.dealer_id:05d}" if self.month else "ST (new)"
 
 
+class InvoiceCheckResult(models.TextChoices):
+    """A claim's invoice check, worst first when a claim has several invoice documents."""
+
+    UNREADABLE = "unreadable", _("Invoice unreadable")
+    MISMATCH = "mismatch", _("OCR mismatch")
+    NEEDS_REVIEW = "needs_review", _("Needs review")
+    PENDING = "pending", _("Being read")
+    PASS = "pass", _("Invoice matches")
+
+
 class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     """A dealer's claim for the support money of one sold vehicle, with its evidence."""
 
@@ -364,6 +374,15 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     # Flags set on both claims when another claim has the same invoice number or file.
     duplicate_invoice = models.BooleanField(_("invoice number on another claim"), default=False)
     duplicate_document = models.BooleanField(_("same file on another claim"), default=False)
+    # The machine's first look at the invoice documents: the worst result of their checks
+    # after ops' field reviews (empty: no invoice document yet). Never decides the claim.
+    invoice_check = models.CharField(
+        _("invoice check"),
+        max_length=20,
+        blank=True,
+        default="",
+        choices=InvoiceCheckResult.choices,
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -394,6 +413,11 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
             models.Index(fields=["dealer", "status", "queued_at", "id"], name="claim_dealer"),
             models.Index(fields=["assigned_to", "status", "queued_at", "id"], name="claim_mine"),
             models.Index(fields=["program", "status", "queued_at", "id"], name="claim_program"),
+            models.Index(
+                fields=["invoice_check", "status", "queued_at", "id"],
+                name="claim_invoice_check",
+                condition=models.Q(invoice_check__in=["mismatch", "needs_review"]),
+            ),
         ]
 
     def __str__(self):
@@ -518,3 +542,74 @@ class Claim(ConcurrentTransitionMixin, TimeStampedModel):
     def settle(self, *, at, batch):
         self.settled_at = self.closed_at = at
         self.settlement = batch
+
+
+class InvoiceCheck(ConcurrentTransitionMixin, TimeStampedModel):
+    """The machine's reading of one invoice document of a claim, compared with the claim field
+    by field; ops accept a field or override it with a reason. Reading again replaces it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being read")
+        READ = "read", _("Read")
+        UNREADABLE = "unreadable", _("Unreadable")
+
+    claim = models.ForeignKey(
+        Claim, verbose_name=_("claim"), on_delete=models.CASCADE, related_name="invoice_checks"
+    )
+    attachment = models.OneToOneField(
+        "ssa_ops.Attachment",
+        verbose_name=_("document"),
+        on_delete=models.CASCADE,
+        related_name="invoice_check",
+    )
+    status = FSMField(_("status"), choices=Status.choices, default=Status.PENDING, protected=True)
+    # Worker starts on this reading: a document that kills its worker again and again ends
+    # unreadable instead of being redelivered for ever.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(_("error"), max_length=30, blank=True)  # a code
+    engine = models.CharField(_("engine"), max_length=40, blank=True)
+    seconds = models.DecimalField(max_digits=8, decimal_places=3, null=True, blank=True)
+    invoice_type = models.CharField(_("invoice type"), max_length=20, blank=True)
+    # The reading (fields with confidence, source, page and box; checks): the buyer's ID
+    # number masked here, kept whole only in buyer_id_read.
+    reading = models.JSONField(default=dict, blank=True)
+    buyer_id_read = PersonalDataField(_("buyer ID number read"), kind="id_number")
+    # Field by field against the claim: {field: {claim, invoice, result, confidence, reason}}.
+    comparison = models.JSONField(default=dict, blank=True)
+    # Ops' word per field: {field: {action: accept|override, value, reason, by, at}}.
+    reviews = models.JSONField(default=dict, blank=True)
+    result = models.CharField(
+        _("result"), max_length=20, choices=InvoiceCheckResult.choices, default="pending"
+    )
+    # The page as the reader saw it (upright, flattened), which the fields' boxes refer to.
+    page_image = models.FileField(storage=private_storage, upload_to="invoice-pages/", blank=True)
+    # Other claims whose invoice number or VIN is what this invoice says: [claim id, ...].
+    other_claims = models.JSONField(default=list, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("invoice check")
+        verbose_name_plural = _("invoice checks")
+
+    def __str__(self):
+        return f"{self.claim.number} · {self.attachment.original_name}"
+
+    # Run by the reading task, not a person: no button.
+    @transition(status, source=Status.PENDING, target=Status.READ)
+    def record(self, *, at):
+        self.read_at = at
+
+    @transition(status, source=Status.PENDING, target=Status.UNREADABLE)
+    def record_unreadable(self, *, at, error):
+        self.read_at, self.error = at, error
+
+    @transition(
+        status,
+        source=[Status.READ, Status.UNREADABLE],
+        target=Status.PENDING,
+        permission=Allowed("claims.decide_claim"),
+        custom=action(_("Read again"), verb=_("read again"), style="secondary"),
+    )
+    def rerun(self):
+        self.attempts, self.error = 0, ""

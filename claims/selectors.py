@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from claims.models import Claim, PreApplication, SettlementBatch
 from programs.models import DocumentType
@@ -115,6 +116,8 @@ class QueueFilters:
     older_than_days: int | None = None
     assigned_to_me: bool = False
     flagged: bool = False
+    # The invoice check's result (InvoiceCheckResult), e.g. "mismatch" or "needs_review".
+    invoice_check: str = ""
     # An exact identifier: a claim number (CL-0000042), a VIN or an invoice number.
     query: str = ""
 
@@ -162,6 +165,8 @@ def claim_queue(*, user, filters: QueueFilters | None = None, sort: str = ""):
         claims = claims.filter(assigned_to=user)
     if filters.flagged:
         claims = claims.filter(Q(duplicate_invoice=True) | Q(duplicate_document=True))
+    if filters.invoice_check:
+        claims = claims.filter(invoice_check=filters.invoice_check)
     claims, _key = CLAIM_SORTING.apply(claims, sort)
     return claims
 
@@ -181,6 +186,17 @@ def claim_state_counts(*, user, filters: QueueFilters, states) -> list[tuple[str
             cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS capped", params)
             n = cursor.fetchone()[0]
         counts.append((state, min(n, COUNT_CAP), n > COUNT_CAP))
+    return counts
+
+
+def claim_invoice_check_counts(*, user) -> dict[str, tuple[int, bool]]:
+    """Claims waiting for ops whose invoice check found a mismatch or needs review: (count,
+    capped) each, counted up to COUNT_CAP + 1 off the partial index."""
+    counts = {}
+    for result in ("mismatch", "needs_review"):
+        rows = claim_queue(user=user, filters=QueueFilters(invoice_check=result)).order_by()
+        n = rows.values("pk")[: COUNT_CAP + 1].count()
+        counts[result] = (min(n, COUNT_CAP), n > COUNT_CAP)
     return counts
 
 
@@ -275,9 +291,14 @@ def claim_duplicates(*, claim, user) -> dict:
         .values_list("object_id", flat=True)
     )
     same_file = Claim.objects.filter(pk__in=[int(pk) for pk in same_file_ids])
+    read_ids = {
+        pk for ids in claim.invoice_checks.values_list("other_claims", flat=True) for pk in ids
+    }
+    same_read = Claim.objects.filter(pk__in=sorted(read_ids))
     visible = claim_list(user=user)
     result = {}
-    for name, others in (("invoice", same_invoice), ("document", same_file)):
+    groups = (("invoice", same_invoice), ("document", same_file), ("read", same_read))
+    for name, others in groups:
         others = list(others.only("pk", "dealer_id"))
         seen = set(visible.filter(pk__in=[o.pk for o in others]).values_list("pk", flat=True))
         result[name] = {
@@ -286,6 +307,94 @@ def claim_duplicates(*, claim, user) -> dict:
             "elsewhere": len([o for o in others if o.pk not in seen]),
         }
     return result
+
+
+# The invoice check -------------------------------------------------------------------------------
+
+INVOICE_FIELD_LABELS = {
+    "invoice_code": _("Invoice code"),
+    "invoice_number": _("Invoice number"),
+    "issue_date": _("Issue date"),
+    "buyer_name": _("Buyer"),
+    "buyer_id": _("Buyer ID number or credit code"),
+    "seller_name": _("Seller"),
+    "seller_id": _("Seller credit code"),
+    "vin": "VIN",
+    "vehicle_model": _("Vehicle model"),
+    "price_excl_tax": _("Price excluding tax"),
+    "tax_amount": _("Tax"),
+    "total_amount": _("Total including tax"),
+}
+INVOICE_CHECK_NAMES = {
+    "invoice_number_format": _("Invoice number format"),
+    "invoice_code_format": _("Invoice code format"),
+    "issue_date_plausible": _("Plausible issue date"),
+    "buyer_id_valid": _("Buyer ID checksum"),
+    "seller_id_valid": _("Seller credit code checksum"),
+    "vin_check_digit": _("VIN check digit"),
+    "amounts_add_up": _("Price + tax = total"),
+    "amount_in_words_matches": _("Total = amount in words"),
+    "document_consistent": _("Buyer and seller consistent"),
+}
+
+
+def _box_style(box) -> str:
+    """A field's box (fractions of the page) as the CSS that outlines it over the image."""
+    if not box or len(box) != 4:
+        return ""
+    left, top, width, height = (max(0.0, min(1.0, float(v))) * 100 for v in box)
+    return f"left:{left:.2f}%;top:{top:.2f}%;width:{width:.2f}%;height:{height:.2f}%"
+
+
+def invoice_checks_for(claim) -> list:
+    """The claim's invoice checks, each with its fields in reading order: what the claim
+    says, what the invoice says, the comparison once ops have had their word, the box."""
+    from claims.invoice_reader.fields import FIELD_NAMES
+    from claims.services.invoice_check import _field_results
+
+    checks = list(claim.invoice_checks.select_related("attachment"))
+    for check in checks:
+        compared = check.comparison.get("fields") or {}
+        effective = _field_results(check)
+        read = (check.reading or {}).get("fields") or {}
+        rows = []
+        for name in FIELD_NAMES:
+            item, reading = compared.get(name), read.get(name) or {}
+            if item is None and not reading.get("value"):
+                continue
+            rows.append(
+                {
+                    "name": name,
+                    "label": INVOICE_FIELD_LABELS[name],
+                    "claim": item["claim"] if item else None,
+                    "invoice": reading.get("value"),
+                    "compared": item is not None,
+                    "machine_result": item["result"] if item else "",
+                    "result": effective.get(name, ""),
+                    "reason": item["reason"] if item else "",
+                    "confidence": reading.get("confidence", 0),
+                    "valid": reading.get("valid"),
+                    "box": _box_style(reading.get("box")),
+                    "page": reading.get("page", 0),
+                    "review": check.reviews.get(name),
+                }
+            )
+        check.rows = rows
+        check.check_rows = [
+            (code, INVOICE_CHECK_NAMES.get(code, code), passed)
+            for code, passed in ((check.reading or {}).get("checks") or {}).items()
+        ]
+    return checks
+
+
+def invoice_check_get(*, user, claim_pk, pk):
+    from claims.models import InvoiceCheck
+
+    claim = claim_get(user=user, pk=claim_pk)
+    check = InvoiceCheck.objects.filter(claim=claim, pk=pk).first()
+    if check is None:
+        raise Http404
+    return check
 
 
 # Settlement -----------------------------------------------------------------------------------

@@ -22,6 +22,21 @@ urlpatterns = [
     path("<int:pk>/", views.claim_detail, name="detail"),
     path("<int:pk>/edit/", views.claim_edit, name="edit"),
     path("<int:pk>/documents/", views.claim_documents, name="documents"),
+    path(
+        "<int:pk>/invoice-checks/<int:check_id>/review/",
+        views.invoice_check_review,
+        name="invoice-check-review",
+    ),
+    path(
+        "<int:pk>/invoice-checks/<int:check_id>/read-again/",
+        views.invoice_check_rerun,
+        name="invoice-check-rerun",
+    ),
+    path(
+        "<int:pk>/invoice-checks/<int:check_id>/page.jpg",
+        views.invoice_check_page,
+        name="invoice-check-page",
+    ),
     *workflow_html_urls(Claim),
     *personal_data_html_urls(Claim),
     path("preapplications/", views.preapplication_index, name="preapplication-list"),

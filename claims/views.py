@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from claims import selectors, services
 from claims.forms import ClaimForm, DocumentsForm, PreApplicationForm
-from claims.models import Claim, PreApplication
+from claims.models import Claim, InvoiceCheckResult, PreApplication
 from programs.models import DocumentType
 from ssa_ops.attachments import attachments_for
 from ssa_ops.audit import audit_events_for
@@ -84,6 +84,7 @@ def _claims_filtered(request, params=None):
         older_than_days=_positive(params, "older_than_days"),
         assigned_to_me=params.get("mine") == "1",
         flagged=params.get("flagged") == "1",
+        invoice_check=_invoice_check_filter(params),
         query=query_text(params, "q", max_length=30),
     )
     sort = query_text(params, "sort", max_length=20)
@@ -96,6 +97,11 @@ def _claims_filtered(request, params=None):
             sort = "-number"
         claims = selectors.claim_queue(user=request.user, filters=filters, sort=sort)
     return claims, filters, state, sort, dealer_view
+
+
+def _invoice_check_filter(params) -> str:
+    value = query_text(params, "invoice_check", max_length=20)
+    return value if value in InvoiceCheckResult.values else ""
 
 
 def _dealer_todo(user) -> dict:
@@ -152,6 +158,7 @@ def claim_index(request):
         {
             "claims": rows,
             "statuses": Claim.Status.choices,
+            "invoice_check_choices": InvoiceCheckResult.choices,
             "state": state,
             "sort": sort,
             "next_query": next_query,
@@ -296,8 +303,57 @@ def claim_detail(request, pk):
             else None,
             "can_edit": editable,
             "documents_form": DocumentsForm(checklist=_checklist(claim)) if editable else None,
+            "invoice_checks": selectors.invoice_checks_for(claim),
         },
     )
+
+
+# The invoice check -------------------------------------------------------------------------------
+
+
+@require_POST
+@permission_required("claims.decide_claim", raise_exception=True)
+def invoice_check_review(request, pk, check_id):
+    """Ops accept a field of the invoice check, or override what was read, with a reason."""
+    check = selectors.invoice_check_get(user=request.user, claim_pk=pk, pk=check_id)
+    try:
+        services.invoice_check_review(
+            actor=request.user,
+            pk=check.pk,
+            field=request.POST.get("field", "")[:30],
+            action=request.POST.get("action", ""),
+            value=request.POST.get("value", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect(reverse("claims:detail", args=[pk]) + "#invoice-check")
+
+
+@require_POST
+@permission_required("claims.decide_claim", raise_exception=True)
+def invoice_check_rerun(request, pk, check_id):
+    check = selectors.invoice_check_get(user=request.user, claim_pk=pk, pk=check_id)
+    try:
+        services.invoice_check_rerun(actor=request.user, pk=check.pk)
+        messages.success(request, _("The invoice is being read again."))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect(reverse("claims:detail", args=[pk]) + "#invoice-check")
+
+
+@permission_required("claims.view_claim", raise_exception=True)
+def invoice_check_page(request, pk, check_id):
+    """The page as the reader saw it, which the outlined fields refer to."""
+    check = selectors.invoice_check_get(user=request.user, claim_pk=pk, pk=check_id)
+    if not check.page_image:
+        raise Http404
+    response = FileResponse(check.page_image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _claim_form_page(request, claim=None):
@@ -520,6 +576,7 @@ def dashboard_claims(user) -> dict | None:
             .filter(status=Claim.Status.IN_REVIEW, assigned_to=user)
             .count(),
             "queue_url": reverse("claims:list"),
+            "invoice_checks": selectors.claim_invoice_check_counts(user=user),
         }
     if user.role == Role.DEALER:
         claims = selectors.claim_list(user=user)

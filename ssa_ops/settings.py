@@ -300,6 +300,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "claims.tasks.reject_unanswered_resets",
         "schedule": 24 * 60 * 60,
     },
+    "requeue-stale-invoice-readings": {
+        "task": "claims.tasks.requeue_stale_invoice_readings",
+        "schedule": 15 * 60,
+    },
 }
 # Emailed decision links (ssa_ops.links) work this many days; approvers who have not decided
 # are reminded after PROGRAM_APPROVAL_REMINDER_DAYS.

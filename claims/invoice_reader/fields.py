@@ -47,7 +47,9 @@ class FieldReading:
 
 @dataclass
 class InvoiceReading:
-    """The reader's result for one document."""
+    """The reader's result for one document. An image read by OCR also carries, as the plain
+    attribute `page_image`, the page as read (upright, flattened): its fields' boxes are
+    fractions of that image."""
 
     status: str = READ
     error: str = ""  # a code when unreadable: "empty", "too_large", "encrypted", ...

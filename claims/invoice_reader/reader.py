@@ -468,6 +468,8 @@ def _read_page_image(gray: Image.Image, second_engine: bool = True) -> InvoiceRe
             gray = turned
             page = ocr.tesseract_page(gray)
             reading = _finish(_ocr_extraction(page, "ocr:tesseract"), ocr.TESSERACT, pages=1)
+    # The page as read (upright, flat): the fields' boxes are fractions of it.
+    reading.page_image = gray
     if not second_engine or not ocr.rapidocr_available():
         return reading
     if len(reading.fields) < WHOLE_PAGE_BELOW:
@@ -486,6 +488,7 @@ def _read_page_image(gray: Image.Image, second_engine: bool = True) -> InvoiceRe
         _apply_checks(reading)
     if chosen:
         reading.engine = f"{ocr.TESSERACT}+{ocr.RAPIDOCR}"
+    reading.page_image = gray
     return reading
 
 

@@ -31,6 +31,12 @@ from claims.services.deadlines import (
     claims_reset_remind,
     claims_reset_unanswered_reject,
 )
+from claims.services.invoice_check import (
+    invoice_check_rerun,
+    invoice_check_review,
+    invoice_check_run,
+    invoice_checks_requeue_stale,
+)
 from claims.services.preapplications import (
     preapplication_approve,
     preapplication_cancel,
@@ -77,6 +83,10 @@ __all__ = [
     "claims_reset_remind",
     "claims_reset_unanswered_reject",
     "customer_kind_for",
+    "invoice_check_rerun",
+    "invoice_check_review",
+    "invoice_check_run",
+    "invoice_checks_requeue_stale",
     "preapplication_approve",
     "preapplication_cancel",
     "preapplication_create",

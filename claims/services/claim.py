@@ -26,6 +26,7 @@ from claims.services.common import (
     _rule,
     _today,
 )
+from claims.services.invoice_check import invoice_checks_compare, invoice_checks_start
 from dealers.models import Dealer
 from programs.models import CorporateAccount
 from programs.selectors import (
@@ -215,6 +216,7 @@ def claim_update(*, actor, pk, values: dict) -> Claim:
     claim.save()
     audit_record(actor=actor, obj=claim, action="update", changes=changes)
     _flags_refresh(invoice_numbers=[before, claim.invoice_number])
+    invoice_checks_compare(claim)
     claim.refresh_from_db()
     return claim
 
@@ -225,6 +227,7 @@ def claim_documents_add(*, actor, pk, purpose, documents) -> Claim:
     the claim is a draft or reset; a file another claim already holds flags both."""
     claim = lock_for_update(Claim.objects.select_related("rule"), pk)
     created = _documents_add(claim, actor=actor, purpose=purpose, documents=documents)
+    invoice_checks_start(claim, created)
     claim_type = ContentType.objects.get_for_model(Claim)
     others = set()
     for attachment in created:

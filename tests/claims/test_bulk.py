@@ -106,6 +106,8 @@ def test_a_selection_of_many_ids_is_read_in_bounded_chunks(setting):
 def _ops_client(user):
     from django.test import Client
 
+    user.language = "en"
+    user.save(update_fields=["language"])
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client

@@ -48,6 +48,7 @@ def test_duplicate_flags_never_name_another_dealers_claim(setting, make_user):
     assert seen_by_dealer == {
         "invoice": {"visible": [], "links": [], "elsewhere": 1},
         "document": {"visible": [], "links": [], "elsewhere": 1},
+        "read": {"visible": [], "links": [], "elsewhere": 0},
     }
     seen_by_ops = selectors.claim_duplicates(claim=mine, user=setting.ops)
     assert seen_by_ops["invoice"] == {
