@@ -30,6 +30,8 @@ MAX_FILE_BYTES = 40 * 1024 * 1024
 CONFIDENT = 80
 # A value found only by its shape (no label) is never more certain than this from OCR.
 SHAPE_CONFIDENCE = 60
+# A page where Tesseract, upright, finds fewer characters than this holds no invoice.
+NEARLY_BLANK_CHARACTERS = 40
 # With fewer fields than this from Tesseract, the second engine reads the whole page.
 WHOLE_PAGE_BELOW = 4
 
@@ -472,6 +474,8 @@ def _read_page_image(gray: Image.Image, second_engine: bool = True) -> InvoiceRe
     reading.page_image = gray
     if not second_engine or not ocr.rapidocr_available():
         return reading
+    if not reading.fields and sum(len(t.text) for t in page.tokens) < NEARLY_BLANK_CHARACTERS:
+        return reading  # next to no text at all: not an invoice, not worth the second engine
     if len(reading.fields) < WHOLE_PAGE_BELOW:
         second_page = ocr.rapidocr_page(gray.convert("RGB"))
     else:
