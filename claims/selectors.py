@@ -174,6 +174,17 @@ def claim_queue(*, user, filters: QueueFilters | None = None, sort: str = ""):
 COUNT_CAP = 1000
 
 
+def working_days_waiting(since, *, today, limit) -> tuple[int, datetime.date]:
+    """Working days (Monday to Friday) a claim has waited since `since`, and the day its
+    `limit` working days run out. Public holidays are not known here."""
+    import numpy
+
+    start = timezone.localdate(since)
+    days = int(numpy.busday_count(start, today)) if today > start else 0
+    deadline = numpy.busday_offset(start, limit, roll="forward").astype(datetime.date)
+    return days, deadline
+
+
 def claim_state_counts(*, user, filters: QueueFilters, states) -> list[tuple[str, int, bool]]:
     """(state, count, capped) per state with the other filters applied, each counted up to
     COUNT_CAP + 1 rows (shown as "1000+"), so that a large table costs no full count."""
@@ -338,6 +349,17 @@ INVOICE_CHECK_NAMES = {
 }
 
 
+INVOICE_READING_ERRORS = {
+    "empty": _("The file is empty."),
+    "too_large": _("The file is too large to read."),
+    "encrypted": _("The file is password-protected."),
+    "corrupt": _("The file is damaged."),
+    "no_invoice_found": _("No invoice was found in the file."),
+    "too_many_attempts": _("Reading the file failed again and again."),
+    "file_missing": _("The stored file is missing."),
+}
+
+
 def _box_style(box) -> str:
     """A field's box (fractions of the page) as the CSS that outlines it over the image."""
     if not box or len(box) != 4:
@@ -380,6 +402,9 @@ def invoice_checks_for(claim) -> list:
                 }
             )
         check.rows = rows
+        check.error_text = INVOICE_READING_ERRORS.get(
+            check.error, _("The file could not be read.")
+        )
         check.check_rows = [
             (code, INVOICE_CHECK_NAMES.get(code, code), passed)
             for code, passed in ((check.reading or {}).get("checks") or {}).items()

@@ -34,7 +34,7 @@ COUNTED_STATES = (
     Claim.Status.IN_REVIEW,
     Claim.Status.RESET,
 )
-# SLA bands of the queue, in days waiting.
+# SLA bands of the queue, in working days waiting.
 SLA_DUE_SOON_DAYS, SLA_OVERDUE_DAYS = 2, 5
 
 
@@ -133,19 +133,21 @@ def claim_index(request):
     except ValueError:
         after = None  # a cursor typed by hand: the first page
     rows, last = selectors.keyset_page(claims, after=after)
-    now = timezone.now()
+    today = timezone.localdate()
     for claim in rows:
-        days = (now - claim.queued_at).days if claim.queued_at else None
-        claim.age_days = days
-        claim.sla = (
-            ""
-            if days is None or claim.status not in (*Claim.QUEUE_STATES, Claim.Status.IN_REVIEW)
-            else "overdue"
-            if days >= SLA_OVERDUE_DAYS
-            else "due-soon"
-            if days >= SLA_DUE_SOON_DAYS
-            else "on-time"
-        )
+        waiting = claim.queued_at and claim.status in (*Claim.QUEUE_STATES, Claim.Status.IN_REVIEW)
+        claim.age_days, claim.sla_deadline, claim.sla = None, None, ""
+        if waiting:
+            claim.age_days, claim.sla_deadline = selectors.working_days_waiting(
+                claim.queued_at, today=today, limit=SLA_OVERDUE_DAYS
+            )
+            claim.sla = (
+                "overdue"
+                if claim.age_days >= SLA_OVERDUE_DAYS
+                else "due-soon"
+                if claim.age_days >= SLA_DUE_SOON_DAYS
+                else "on-time"
+            )
     labels = dict(Claim.Status.choices)
     next_query = None
     if last is not None:

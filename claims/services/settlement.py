@@ -186,7 +186,7 @@ def settlement_month_summary(month: datetime.date) -> bytes:
     bold = workbook.add_format({"bold": True})
     money = workbook.add_format({"num_format": "#,##0.00"})
     sheet = workbook.add_worksheet(_("Dealers")[:31])
-    sheet.write_row(0, 0, [_("Settlement"), _("Dealer"), _("Name"), _("Claims")], bold)
+    sheet.write_row(0, 0, [_("Settlement"), _("Dealer"), _("Dealer name"), _("Claims")], bold)
     sheet.write(0, 4, _("Support amount"), bold)
     row = 0
     for row, batch in enumerate(batches, start=1):

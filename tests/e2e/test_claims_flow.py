@@ -1,6 +1,7 @@
 import datetime
 import io
 
+import numpy
 import pytest
 from django.utils import timezone
 from PIL import Image
@@ -102,18 +103,20 @@ def test_a_claim_from_filing_through_a_reset_to_approval(page, make_user):
     assert page.inner_text("#claim-status") == "Submitted"
     sign_out(page)
 
-    # given it has waited three days
+    # given it has waited three working days
     claim = Claim.objects.get()
-    Claim.objects.filter(pk=claim.pk).update(
-        queued_at=timezone.now() - datetime.timedelta(days=3, hours=1)
+    three_working_days_ago = numpy.busday_offset(timezone.localdate(), -3, roll="backward")
+    waiting_since = datetime.datetime.combine(
+        three_working_days_ago.astype(datetime.date), datetime.time(10)
     )
+    Claim.objects.filter(pk=claim.pk).update(queued_at=timezone.make_aware(waiting_since))
 
     # when ops open the queue, they see it with its age
     sign_in(page, "ops_e2e")
     page.click(CLAIMS_NAV)
     assert page.inner_text("h1") == "Claims queue"
     row = page.locator("#claims tbody tr", has_text=number)
-    assert row.locator(".badge.sla").inner_text() == "3 days"
+    assert row.locator(".badge.sla").inner_text() == "3 working days"
     assert "due-soon" in row.locator(".badge.sla").get_attribute("class")
     assert row.locator(".badge.submitted").inner_text() == "Submitted"
 
@@ -248,7 +251,7 @@ def test_a_chinese_speaking_ops_user_previews_and_decides_in_chinese(page, make_
     assert page.inner_text("#take-next") == "处理下一条"
     row = page.locator("#claims tbody tr", has_text=claims[0].number)
     assert row.locator(".badge.submitted").inner_text() == "已提交"
-    assert row.locator(".badge.sla").inner_text() == "0 天"
+    assert row.locator(".badge.sla").inner_text() == "0 个工作日"
     assert "勾选的理赔" in page.inner_text("#bulk-actions")
 
     # when they tick every claim on the page and preview an approval
