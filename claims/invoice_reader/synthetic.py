@@ -254,6 +254,21 @@ def invoice_generate(rng: random.Random, kind: str) -> SyntheticInvoice:
     return _vat_layout(rng, kind, truth, words, issued)
 
 
+def invoice_saying(rng: random.Random, kind: str, values: dict) -> SyntheticInvoice:
+    """An invoice of `kind` that says `values` (FIELD_NAMES keys; a total alone gives price and
+    tax at 13%), the rest random: the demo's invoices, matching their claims or not."""
+    truth = {**invoice_generate(rng, kind).truth, **values}
+    if "total_amount" in values and "price_excl_tax" not in values:
+        total = Decimal(values["total_amount"])
+        price = (total / Decimal("1.13")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        truth["price_excl_tax"], truth["tax_amount"] = f"{price:.2f}", f"{total - price:.2f}"
+    issued = datetime.date.fromisoformat(truth["issue_date"])
+    words = amount_to_words(Decimal(truth["total_amount"]))
+    if kind == MOTOR_VEHICLE:
+        return _motor_layout(rng, truth, words, issued)
+    return _vat_layout(rng, kind, truth, words, issued)
+
+
 def _date_text(value: str) -> str:
     year, month, day = value.split("-")
     return f"{year}年{month}月{day}日"
