@@ -44,7 +44,8 @@ class ClaimsConfig(AppConfig):
             personal_records_register,
         )
         from ssa_ops.reasons import reason_kinds_register
-        from ssa_ops.roles import role_permissions_register
+        from ssa_ops.roles import Role, role_permissions_register
+        from ssa_ops.saved_views import BuiltInView, saved_views_builtin_register
         from ssa_ops.workflow import Workflow, workflow_register
 
         role_permissions_register(ROLE_PERMISSIONS)
@@ -135,6 +136,24 @@ class ClaimsConfig(AppConfig):
             "claims.services.settlement.settlement_job_run",
             label=_("Monthly settlement"),
             summary_labels={"dealers": _("Dealers settled"), "claims": _("Claims settled")},
+        )
+        saved_views_builtin_register(
+            "claims:list",
+            [
+                BuiltInView(_("Waiting for ops"), "", permission="claims.decide_claim"),
+                BuiltInView(
+                    _("Mine in review"), "status=in_review&mine=1", permission="claims.decide_claim"
+                ),
+                BuiltInView(
+                    _("Waiting over 5 days"), "older_than_days=5", permission="claims.decide_claim"
+                ),
+                BuiltInView(
+                    _("OCR mismatch"), "invoice_check=mismatch", permission="claims.decide_claim"
+                ),
+                BuiltInView(_("Flagged"), "flagged=1"),
+                BuiltInView(_("Resets to answer"), "status=reset", roles=(Role.DEALER,)),
+                BuiltInView(_("Drafts"), "status=draft", roles=(Role.DEALER,)),
+            ],
         )
         attachment_owner_register(PreApplication, selectors.preapplication_list)
         attachment_owner_register(Claim, selectors.claim_list)

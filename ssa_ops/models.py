@@ -675,3 +675,28 @@ class PersonalDataAccess(models.Model):
         model = content_type.model_class()
         name = model._meta.verbose_name if model is not None else content_type.model
         return f"{name} #{self.object_id}"
+
+
+class SavedView(models.Model):
+    """A user's named filter of a list ("my resets due this week"): the list's query string,
+    so that the view opens exactly as it was saved."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    # Which list: the URL name of its page, e.g. "claims:list".
+    list_name = models.CharField(max_length=60)
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "list_name", "name"], name="saved_view_unique")
+        ]
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+
+    def __str__(self):
+        return self.name

@@ -73,6 +73,8 @@ urlpatterns = [
         views.attachment_rendition,
         name="attachment-rendition",
     ),
+    path("views/save/", views.saved_view_save, name="saved-view-save"),
+    path("views/<int:pk>/delete/", views.saved_view_delete, name="saved-view-delete"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:email_id>/resend/", views.outbox_resend, name="outbox-resend"),
     path("personal-data/", include("ssa_ops.personal_data_views")),

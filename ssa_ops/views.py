@@ -7,11 +7,12 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -220,3 +221,46 @@ def lockout_response(request, original_response=None, credentials=None, *args, *
         {"minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)},
         status=429,
     )
+
+
+@require_POST
+def saved_view_save(request):
+    """Save the list's current filters under a name; back to the list, showing that view."""
+    from django.urls import NoReverseMatch
+
+    from ssa_ops.saved_views import saved_view_save as save
+
+    list_name = request.POST.get("list_name", "")[:60]
+    try:
+        list_url = reverse(list_name)
+    except NoReverseMatch:
+        raise Http404 from None
+    try:
+        view = save(
+            user=request.user,
+            list_name=list_name,
+            name=request.POST.get("name", ""),
+            query=request.POST.get("query", ""),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(list_url)
+    messages.success(request, _("View %(name)s saved.") % {"name": view.name})
+    return redirect(f"{list_url}?{view.query}")
+
+
+@require_POST
+def saved_view_delete(request, pk):
+    from ssa_ops.models import SavedView
+    from ssa_ops.saved_views import saved_view_delete as delete
+
+    view = SavedView.objects.filter(user=request.user, pk=pk).first()
+    if view is None:
+        raise Http404
+    delete(user=request.user, pk=pk)
+    from django.urls import NoReverseMatch
+
+    try:
+        return redirect(reverse(view.list_name))
+    except NoReverseMatch:  # a list that no longer exists
+        return redirect("home")

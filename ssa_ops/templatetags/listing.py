@@ -32,3 +32,23 @@ def query_with(context, **changes):
     for key, value in changes.items():
         params[key] = value
     return params.urlencode()
+
+
+@register.inclusion_tag("includes/saved_views.html", takes_context=True)
+def saved_views(context, list_name):
+    """The list's built-in and saved views as links, and a form that saves the current one."""
+    from ssa_ops.saved_views import saved_views_for
+
+    request = context["request"]
+    params = request.GET.copy()
+    params.pop("after", None)
+    params.pop("cursor", None)
+    current = params.urlencode()
+    views = saved_views_for(user=request.user, list_name=list_name)
+    return {
+        "list_name": list_name,
+        "current": current,
+        "built_in": views["built_in"],
+        "own": views["own"],
+        "csrf_token": context.get("csrf_token"),
+    }
