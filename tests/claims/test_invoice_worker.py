@@ -1,0 +1,51 @@
+import random
+import time
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from claims import services
+from claims.invoice_reader.synthetic import invoice_generate, invoice_render
+from claims.models import Claim, InvoiceCheck
+from ssa_ops.celery import app as celery_app
+from tests.claims.factories import Setting
+
+pytestmark = [
+    pytest.mark.real_broker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not settings.CELERY_BROKER_URL.startswith("redis"),
+        reason="needs CELERY_BROKER_URL=redis://… (CI sets it)",
+    ),
+]
+
+
+def test_a_real_worker_reads_an_uploaded_invoice_through_redis(make_user):
+    from celery.contrib.testing.worker import start_worker
+
+    setting = Setting(make_user)
+    claim = setting.claim(documents=False)
+    rng = random.Random(9)
+    file = invoice_render(invoice_generate(rng, "motor_vehicle"), "ofd", rng)
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+    ):
+        # the upload only queues the reading (after its commit); the worker reads it
+        services.claim_documents_add(
+            actor=setting.dealer_user,
+            pk=claim.pk,
+            purpose="invoice",
+            documents=[SimpleUploadedFile("invoice.ofd", file.data)],
+        )
+        check = InvoiceCheck.objects.get(claim=claim)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            check.refresh_from_db()
+            if check.status != InvoiceCheck.Status.PENDING:
+                break
+            time.sleep(0.2)
+    assert check.status == InvoiceCheck.Status.READ
+    assert check.attempts == 1
+    # another sale's invoice: the claim shows the mismatch
+    assert Claim.objects.get(pk=claim.pk).invoice_check == "mismatch"
