@@ -92,13 +92,40 @@ def _world():
     return dealers, programs, model, ops
 
 
+def claim_build(serial, *, dealer, program, rule, model, filed_by, status, queued, **fields):
+    """One unsaved claim, numbered by `serial` (VIN and invoice number unique per serial),
+    filed and queued at `queued`; `fields` set the rest (decided_at, assigned_to...)."""
+    from claims.models import Claim
+    from ssa_ops.validation import vin_check_digit
+
+    body = f"LBE{serial:014d}"
+    return Claim(
+        dealer=dealer,
+        program=program,
+        rule=rule,
+        status=status,
+        customer_kind="corporate",
+        vin=body[:8] + vin_check_digit(body) + body[9:],
+        vehicle_model=model,
+        invoice_number=f"B{serial:011d}",
+        invoice_date=queued.date(),
+        invoice_amount=Decimal("200000.00"),
+        buyer_name="基准客户",
+        delivery_date=queued.date(),
+        support_amount=Decimal("5000.00"),
+        created_by=filed_by,
+        submitted_at=queued,
+        queued_at=queued,
+        **fields,
+    )
+
+
 def _fill(rows, dealers, programs, model, ops) -> float:
     """Top the claims table up to `rows`; returns the seconds it took."""
     from django.db import connection
     from django.utils import timezone
 
     from claims.models import Claim
-    from ssa_ops.validation import vin_check_digit
 
     have = Claim.objects.count()
     if have >= rows:
@@ -114,28 +141,18 @@ def _fill(rows, dealers, programs, model, ops) -> float:
         batch = []
         for _ in range(min(BATCH, rows - serial)):
             serial += 1
-            body = f"LBE{serial:014d}"
-            vin = body[:8] + vin_check_digit(body) + body[9:]
             program = programs[serial % len(programs)]
             queued = now - datetime.timedelta(minutes=rng.randint(0, 90 * 24 * 60))
             batch.append(
-                Claim(
+                claim_build(
+                    serial,
                     dealer=dealers[serial % len(dealers)],
                     program=program,
                     rule=rules[program.pk],
+                    model=model,
+                    filed_by=ops,
                     status=rng.choice(states),
-                    customer_kind="corporate",
-                    vin=vin,
-                    vehicle_model=model,
-                    invoice_number=f"B{serial:011d}",
-                    invoice_date=queued.date(),
-                    invoice_amount=Decimal("200000.00"),
-                    buyer_name="基准客户",
-                    delivery_date=queued.date(),
-                    support_amount=Decimal("5000.00"),
-                    created_by=ops,
-                    submitted_at=queued,
-                    queued_at=queued,
+                    queued=queued,
                 )
             )
         Claim.objects.bulk_create(batch, batch_size=BATCH)

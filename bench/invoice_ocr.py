@@ -59,6 +59,7 @@ def main():
         default=2,
         help="also read every n-th image with each engine alone (0: never)",
     )
+    parser.add_argument("--dump", help="also write every document's result to this JSON file")
     args = parser.parse_args()
     from claims.invoice_reader.synthetic import KINDS, VARIANTS
 
@@ -105,6 +106,8 @@ def main():
         "safety": _safety(documents),
         "real": _real_files(),
     }
+    if args.dump:
+        Path(args.dump).write_text(json.dumps(documents, ensure_ascii=False), encoding="utf-8")
     print(json.dumps(results, indent=2, ensure_ascii=False))
 
 

@@ -402,9 +402,7 @@ def invoice_checks_for(claim) -> list:
                 }
             )
         check.rows = rows
-        check.error_text = INVOICE_READING_ERRORS.get(
-            check.error, _("The file could not be read.")
-        )
+        check.error_text = INVOICE_READING_ERRORS.get(check.error, _("The file could not be read."))
         check.check_rows = [
             (code, INVOICE_CHECK_NAMES.get(code, code), passed)
             for code, passed in ((check.reading or {}).get("checks") or {}).items()

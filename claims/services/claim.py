@@ -243,6 +243,9 @@ def claim_documents_add(*, actor, pk, purpose, documents) -> Claim:
 
 
 _CLAIMS = Claim.objects.select_related("dealer", "rule", "program")
+# Picking up and deciding have no conditions that read related rows (four eyes reads
+# created_by_id): locking without the joins halves the Python of a decision (bulk decisions).
+_DECIDING = Claim.objects.all()
 
 
 def claim_submit(*, actor, pk) -> Claim:
@@ -270,7 +273,7 @@ def claim_resubmit(*, actor, pk) -> Claim:
 
 def claim_pick_up(*, actor, pk) -> Claim:
     return transition_run(
-        queryset=_CLAIMS,
+        queryset=_DECIDING,
         pk=pk,
         name="pick_up",
         actor=actor,
@@ -298,7 +301,7 @@ def claim_take_next(*, actor) -> Claim | None:
 def claim_approve(*, actor, pk, reason="") -> Claim:
     with transaction.atomic():
         claim = transition_run(
-            queryset=_CLAIMS,
+            queryset=_DECIDING,
             pk=pk,
             name="approve",
             actor=actor,
@@ -312,7 +315,7 @@ def claim_approve(*, actor, pk, reason="") -> Claim:
 def _claim_decide(name, *, actor, pk, reasons, reason="") -> Claim:
     with transaction.atomic():
         claim = transition_run(
-            queryset=_CLAIMS,
+            queryset=_DECIDING,
             pk=pk,
             name=name,
             actor=actor,

@@ -198,8 +198,11 @@ def _special_sales_contacts(dealer_id) -> list[tuple[str, str]]:
     emails = list(
         DealerContact.objects.filter(dealer_id=dealer_id, role=DealerContact.Role.SPECIAL_SALES)
         .exclude(email="")
+        .order_by("-is_primary", "name")  # the default order without its join to the dealer
         .values_list("email", flat=True)
     )
+    if not emails:
+        return []
     languages = dict(
         User.objects.filter(email__in=emails, is_active=True).values_list("email", "language")
     )
