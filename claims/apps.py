@@ -71,6 +71,7 @@ class ClaimsConfig(AppConfig):
             {
                 "claims_record_status": _("Pre-application or claim decided"),
                 "claims_reset_reminder": _("Claim reset to answer"),
+                "claims_bulk_decided": _("Claims decided together"),
             }
         )
         for model in (PreApplication, Claim):

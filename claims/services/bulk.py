@@ -42,7 +42,7 @@ def claim_bulk_decide_one(*, actor, pk, decision, reasons=(), reason="") -> Clai
     )
 
 
-def _bulk_decide_one(*, actor, pk, decision, reasons, reason, queued) -> Claim:
+def _bulk_decide_one(*, actor, pk, decision, reasons, reason, queued, notify=True) -> Claim:
     """`queued`: whether the claim was last seen waiting in the queue, so picking it up comes
     first. Each service checks the state under the claim's lock; a claim found in the other
     case (picked up, or back in the queue, meanwhile) goes the other way, as if read now."""
@@ -50,8 +50,10 @@ def _bulk_decide_one(*, actor, pk, decision, reasons, reason, queued) -> Claim:
 
     def decide():
         if decision == "approve":
-            return claim_approve(actor=actor, pk=pk, reason=reason)
-        return _claim_decide(decision, actor=actor, pk=pk, reasons=list(reasons), reason=reason)
+            return claim_approve(actor=actor, pk=pk, reason=reason, notify=notify)
+        return _claim_decide(
+            decision, actor=actor, pk=pk, reasons=list(reasons), reason=reason, notify=notify
+        )
 
     def pick_up_and_decide():
         with transaction.atomic():
@@ -77,23 +79,28 @@ def claims_bulk_decide(*, actor, claim_ids, decision, reasons=(), reason="", pro
     decided, skipped = [], []
     total = len(claim_ids)
     seen = {}
+    # Decided claims not yet told to their dealer: {dealer id: [claim number, ...]}.
+    untold: dict[int, list[str]] = {}
     for index, pk in enumerate(claim_ids, start=1):
         if (index - 1) % HINT_CHUNK == 0:
+            _dealers_notify(untold, decision=decision, reasons=reasons, reason=reason)
             # Which claims wait in the queue, read ahead a chunk at a time instead of per claim:
             # only the first step to try; each claim's state is checked again under its lock.
             chunk = claim_ids[index - 1 : index - 1 + HINT_CHUNK]
             seen = dict(Claim.objects.filter(pk__in=chunk).values_list("pk", "status"))
         number = f"CL-{pk:07d}"
         try:
-            _bulk_decide_one(
+            claim = _bulk_decide_one(
                 actor=actor,
                 pk=pk,
                 decision=decision,
                 reasons=reasons,
                 reason=reason,
                 queued=seen.get(pk) in Claim.QUEUE_STATES,
+                notify=False,
             )
             decided.append(number)
+            untold.setdefault(claim.dealer_id, []).append(number)
         except Claim.DoesNotExist:
             skipped.append(
                 {
@@ -112,7 +119,36 @@ def claims_bulk_decide(*, actor, claim_ids, decision, reasons=(), reason="", pro
             )
         if progress is not None and (index % 50 == 0 or index == total):
             progress(index, total)
+    _dealers_notify(untold, decision=decision, reasons=reasons, reason=reason)
     return decided, skipped
+
+
+def _dealers_notify(untold: dict, *, decision, reasons, reason) -> None:
+    """One email per dealer for the claims of a bulk decision (not one per claim), to its
+    special-sales contacts in their languages; `untold` is emptied."""
+    from claims.services.common import _special_sales_contacts
+    from ssa_ops.notifications import email_queue
+    from ssa_ops.reasons import reason_labels
+
+    codes = list(reasons)
+    status = {"approve": Claim.Status.APPROVED, "reset": Claim.Status.RESET}.get(
+        decision, Claim.Status.REJECTED
+    )
+    for dealer_id, numbers in untold.items():
+        with transaction.atomic():
+            for email, language in _special_sales_contacts(dealer_id):
+                email_queue(
+                    to=email,
+                    template="claims_bulk_decided",
+                    context={
+                        "numbers": numbers,
+                        "status": status,
+                        "comment": reason,
+                        "reason_labels": lambda: reason_labels(codes),
+                    },
+                    language=language,
+                )
+    untold.clear()
 
 
 def claims_bulk_preview(*, actor, claim_ids, decision, reasons=(), reason="") -> dict:

@@ -298,7 +298,9 @@ def claim_take_next(*, actor) -> Claim | None:
     return None
 
 
-def claim_approve(*, actor, pk, reason="") -> Claim:
+def claim_approve(*, actor, pk, reason="", notify=True) -> Claim:
+    """`notify=False`: the dealer is told by the caller (a bulk decision's one email per
+    dealer)."""
     with transaction.atomic():
         claim = transition_run(
             queryset=_DECIDING,
@@ -308,11 +310,12 @@ def claim_approve(*, actor, pk, reason="") -> Claim:
             reason=reason,
             params={"by": actor, "at": timezone.now()},
         )
-        _notify_dealer(claim, reason=reason)
+        if notify:
+            _notify_dealer(claim, reason=reason)
     return claim
 
 
-def _claim_decide(name, *, actor, pk, reasons, reason="") -> Claim:
+def _claim_decide(name, *, actor, pk, reasons, reason="", notify=True) -> Claim:
     with transaction.atomic():
         claim = transition_run(
             queryset=_DECIDING,
@@ -323,7 +326,8 @@ def _claim_decide(name, *, actor, pk, reasons, reason="") -> Claim:
             reasons=reasons,
             params={"by": actor, "at": timezone.now()},
         )
-        _notify_dealer(claim, reason=reason, reasons=reasons)
+        if notify:
+            _notify_dealer(claim, reason=reason, reasons=reasons)
     return claim
 
 

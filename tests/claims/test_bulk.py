@@ -203,3 +203,26 @@ def test_bulk_api_preview_changes_nothing(setting, api_login):
         ],
     }
     assert Claim.objects.get(pk=claims[0].pk).status == Claim.Status.SUBMITTED
+
+
+def test_a_bulk_decision_tells_each_dealer_once_not_once_per_claim(setting, reasons, make_user):
+    from ssa_ops.models import OutboundEmail
+    from tests.claims.test_services import _special_sales_contact
+
+    make_user(Role.DEALER, email="en@dealer.example.com", language="en")
+    _special_sales_contact(setting.dealer_user.dealer, email="en@dealer.example.com")
+    claims = [setting.claim(submit=True) for _ in range(3)]
+    decided, skipped, _job = services.claims_bulk_start(
+        actor=setting.ops,
+        claim_ids=[c.pk for c in claims],
+        decision="reset",
+        reasons=["DOC_MISSING"],
+        reason="盖章页缺失",
+    )
+    assert len(decided) == 3 and not skipped
+    assert not OutboundEmail.objects.filter(template="claims_record_status").exists()
+    (email,) = OutboundEmail.objects.filter(template="claims_bulk_decided")
+    assert email.to == ["en@dealer.example.com"] and email.language == "en"
+    assert email.subject == "3 claims: Reset to dealer"
+    assert ", ".join(c.number for c in claims) in email.body_text
+    assert "盖章页缺失" in email.body_text
