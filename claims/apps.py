@@ -124,6 +124,8 @@ class ClaimsConfig(AppConfig):
                 },
                 serializer=api.ClaimDetailSerializer,
                 detail_url_name="claims:detail",
+                next_url_name="claims:next",
+                next_after=("approve", "reset", "reject"),
             )
         )
         job_handler_register(

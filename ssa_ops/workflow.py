@@ -316,6 +316,10 @@ class Workflow:
     detail_url_name: str = ""
     # instance -> (went well, what happened in words); default: "X is now <state>."
     outcome: Callable | None = None
+    # Queue work: after one of `next_after` from the detail page, with "then the next one"
+    # asked, the page at `next_url_name` (a "take next" view) opens instead of the record.
+    next_url_name: str = ""
+    next_after: tuple = ()
     transitions: dict = field(default_factory=dict)
 
     def service_for(self, name: str) -> Callable:

@@ -31,6 +31,12 @@ def workflow_act(request, pk, transition, model):
         result.refresh_from_db()
         ok, message = (workflow.outcome or outcome)(result)
         messages.add_message(request, messages.SUCCESS if ok else messages.ERROR, message)
+        if (
+            request.POST.get("then") == "next"
+            and workflow.next_url_name
+            and transition in workflow.next_after
+        ):
+            return redirect(workflow.next_url_name)
     return redirect(workflow.detail_url_name, pk=instance.pk)
 
 

@@ -1,6 +1,7 @@
 import pytest
 from django.test import Client
 
+from claims import services
 from claims.models import Claim
 from ssa_ops.roles import Role
 from tests.claims.factories import approved_account, document
@@ -183,3 +184,20 @@ def test_the_queue_page_queries_do_not_grow_with_the_page(setting, monkeypatch):
         assert len(response.context["claims"]) == size
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_after_a_decision_the_next_claim_opens_when_asked(setting):
+    first = setting.claim(submit=True)
+    second = setting.claim(submit=True)
+    services.claim_pick_up(actor=setting.ops, pk=first.pk)
+    client = _client(setting.ops)
+    response = client.post(f"/claims/{first.pk}/act/approve/", {"then": "next"})
+    # the next one is taken: picked up by the same user, and its page opens
+    assert response.status_code == 302 and response.url == "/claims/next/"
+    response = client.get(response.url)
+    assert response.url == f"/claims/{second.pk}/"
+    second.refresh_from_db()
+    assert (second.status, second.assigned_to) == (Claim.Status.IN_REVIEW, setting.ops)
+    # without asking, the record's page opens again
+    response = client.post(f"/claims/{second.pk}/act/approve/")
+    assert response.url == f"/claims/{second.pk}/"
