@@ -1,10 +1,16 @@
 """Demo data for programs, called once by seed_demo: the model catalog, one program of each
 type with two rule versions, reasons, and accounts, applications and qualifications in every
-state. Adds nothing when the catalog is already there."""
+state. Adds nothing when the catalog is already there.
 
+Below it, what the claims demo's bulk history needs: the approved customers of the other
+dealers, and helpers that write bulk records with their own times, documents and timeline."""
+
+import contextlib
 import datetime
+import functools
 import io
 import random
+from dataclasses import dataclass, field
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -12,9 +18,17 @@ from django.utils import timezone
 
 from dealers.credit_code import credit_code_generate
 from programs import services
-from programs.models import Program, SpecialApplication, VehicleModel
+from programs.models import (
+    CorporateAccount,
+    Program,
+    Qualification,
+    SpecialApplication,
+    VehicleModel,
+)
+from ssa_ops.attachments import attachments_create
+from ssa_ops.audit import audit_event_build, audit_record_many
 from ssa_ops.links import decision_link_decide, decision_link_issue
-from ssa_ops.models import Reason
+from ssa_ops.models import Attachment, AuditEvent, Reason
 from ssa_ops.reasons import reason_create
 from ssa_ops.validation import resident_id_check_character
 from ssa_ops.workflow import lock_for_update, transition_perform
@@ -303,3 +317,269 @@ def _decide(step, decision, comment):
         approver_email=step.approver_email,
     )
     decision_link_decide(token=token, decision=decision, comment=comment)
+
+
+# A bulk history -------------------------------------------------------------------------------
+# The claims demo adds some 2,000 records of the last months with bulk_create. These helpers
+# keep the time each row is given (auto_now would stamp every row "now"), set its fields as its
+# declared transitions would have, and write its documents and audit timeline at the moments
+# they happened.
+
+
+@contextlib.contextmanager
+def demo_times_kept(*models):
+    """Inside, bulk_create writes the created_at/updated_at set on each row, not now (a
+    change to the models' fields for the whole process: for the seeding command only)."""
+    fields = [
+        f
+        for model in models
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
+    for f in fields:
+        f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def demo_office_hours(moment: datetime.datetime) -> datetime.datetime:
+    """The moment, or when it falls outside 09:00-19:00 local time an hour of the working day
+    before it: people file and decide during the day (never later than `moment`, so steps
+    worked back from the last one keep their order)."""
+    local = timezone.localtime(moment)
+    if 9 <= local.hour < 19:
+        return moment
+    day = local if local.hour >= 19 else local - datetime.timedelta(days=1)
+    return day.replace(hour=9 + (local.minute * 7 + local.second) % 10)
+
+
+@functools.cache
+def _bitmap_font():
+    from PIL import ImageFont
+
+    return ImageFont.load_default_imagefont()
+
+
+def demo_scan(name: str, *lines: str) -> SimpleUploadedFile:
+    """A small scan-like PNG; its lines make it unique (claims flag the same file twice).
+    Drawn with Pillow's bitmap font, several times faster than its scalable one."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (360, 36 + 22 * len(lines)), 255)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((4, 4, image.width - 5, image.height - 5), outline=80, width=2)
+    font = _bitmap_font()
+    for index, line in enumerate(lines):
+        draw.text((18, 16 + 22 * index), line, fill=0, font=font)
+    output = io.BytesIO()
+    image.save(output, "PNG", compress_level=1)
+    return SimpleUploadedFile(name, output.getvalue(), content_type="image/png")
+
+
+@dataclass
+class DemoStep:
+    """One transition of a bulk record: its name on the model, when, by whom (None: the
+    system), the transition's parameters and the audit's reasons."""
+
+    name: str
+    at: datetime.datetime
+    actor: object = None
+    params: dict = field(default_factory=dict)
+    reason_codes: list = field(default_factory=list)
+    reason: str = ""
+
+
+class DemoHistory:
+    """Bulk records made as if filed at `created_at` and moved step by step, with their
+    documents and timelines; `write()` after the records' bulk_create stores both."""
+
+    def __init__(self):
+        self._timelines = []
+        self._documents = []
+
+    def record(self, model, *, created_at, created_by, steps=(), **values):
+        """An unsaved record in the state its steps lead to, its fields set by the model's own
+        transition methods (run without their checks: the demo's past is not today)."""
+        state = model._meta.get_field("status").get_default()
+        walked = []
+        for step in steps:
+            transition = getattr(model, step.name)._django_fsm.get_transition(state)
+            assert transition is not None, (model.__name__, step.name, state)
+            walked.append((step, state, transition.target))
+            state = transition.target
+        last = steps[-1].at if steps else created_at
+        record = model(
+            status=state, created_at=created_at, updated_at=last, created_by=created_by, **values
+        )
+        for step in steps:
+            getattr(model, step.name).__wrapped__(record, **step.params)
+        self._timelines.append((record, created_at, created_by, walked))
+        return record
+
+    def document(self, record, purpose, upload, *, at, actor):
+        """Attach `upload` to `record` (saved by then) as uploaded at `at`."""
+        self._documents.append((record, purpose, upload, at, actor))
+
+    def write(self):
+        events, attachments = [], []
+
+        def event(record, action, at, actor, **audit):
+            built = audit_event_build(actor=actor, obj=record, action=action, **audit)
+            built.created_at = at
+            events.append(built)
+
+        for record, created_at, created_by, walked in self._timelines:
+            initial = type(record)._meta.get_field("status").get_default()
+            event(record, "create", created_at, created_by, to_state=initial)
+            for step, source, target in walked:
+                event(
+                    record,
+                    step.name,
+                    step.at,
+                    step.actor,
+                    from_state=source,
+                    to_state=target,
+                    reason_codes=step.reason_codes,
+                    reason=step.reason,
+                )
+        for record, purpose, upload, at, actor in self._documents:
+            for attachment in attachments_create(
+                owner=record, uploads=[upload], actor=actor, purpose=purpose
+            ):
+                attachment.created_at = at
+                attachments.append(attachment)
+                event(record, "attach", at, actor, reason=attachment.original_name)
+        Attachment.objects.bulk_update(attachments, ["created_at"], batch_size=500)
+        with demo_times_kept(AuditEvent):
+            audit_record_many(events)
+        self._timelines, self._documents = [], []
+
+
+EMPLOYERS = ["华东合作伙伴集团有限公司", "申江电气股份有限公司", "长江智造科技有限公司"]
+COMPANY_WORDS = ("宏达", "恒通", "安顺", "鑫源", "瑞丰", "兴业", "远航", "金桥")
+COMPANY_KINDS = [
+    ("物流有限公司", "logistics"),
+    ("汽车租赁有限公司", "rental"),
+    ("精密制造股份有限公司", "manufacturing"),
+    ("商务服务有限公司", "services"),
+    ("公交集团有限公司", "public"),
+]
+FAMILY_NAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN_NAMES = "伟芳娜敏静磊洋艳勇军杰娟涛明超霞"
+
+
+def demo_person_name(rng) -> str:
+    return rng.choice(FAMILY_NAMES) + rng.choice(GIVEN_NAMES) + rng.choice(["", *GIVEN_NAMES])
+
+
+def customers_demo(*, dealers, employees, filer, reviewer, checker, before, rng, history) -> dict:
+    """Approved customers for the claims demo's history at `dealers`, approved some weeks
+    before `before` (bulk, through `history`): two corporate accounts each, and `employees`
+    ({dealer pk: how many}) of partner companies with an approved qualification under the
+    corporate-employee program. Returns {dealer pk: {"accounts": [...], "qualifications":
+    [...]}}."""
+    program = Program.objects.get(type=Program.Type.EMPLOYEE)
+    rules = list(program.rules.order_by("valid_from"))
+    codes = set(CorporateAccount.objects.values_list("credit_code", flat=True))
+    people = set()
+    customers = {}
+
+    def moments():
+        """(filed, submitted, decided) of a customer approved in the weeks before `before`."""
+        decided = demo_office_hours(before - datetime.timedelta(hours=rng.uniform(24, 900)))
+        submitted = demo_office_hours(decided - datetime.timedelta(hours=rng.uniform(2, 60)))
+        created = demo_office_hours(submitted - datetime.timedelta(hours=rng.uniform(0.2, 30)))
+        return created, submitted, decided
+
+    for dealer in dealers:
+        city = dealer.address.partition("市")[0] or "上海"
+        accounts = []
+        for _index in range(2):
+            code = credit_code_generate(rng)
+            while code in codes:
+                code = credit_code_generate(rng)
+            codes.add(code)
+            kind, industry = rng.choice(COMPANY_KINDS)
+            created, submitted, decided = moments()
+            accounts.append(
+                history.record(
+                    CorporateAccount,
+                    created_at=created,
+                    created_by=filer,
+                    steps=[
+                        DemoStep("submit", submitted, filer, {"at": submitted}),
+                        DemoStep("approve", decided, reviewer, {"by": reviewer, "at": decided}),
+                    ],
+                    dealer=dealer,
+                    company_name=f"{city}{rng.choice(COMPANY_WORDS)}{kind}",
+                    credit_code=code,
+                    industry=industry,
+                    province=city,
+                    city=city,
+                    fleet_size=rng.randint(10, 400),
+                    contact_name=demo_person_name(rng),
+                    contact_phone=f"139{rng.randint(10000000, 99999999)}",
+                    contact_email=f"fleet{len(codes)}@customer.example.com",
+                )
+            )
+        qualifications = []
+        for _index in range(employees.get(dealer.pk, 0)):
+            id_number = _resident_id(rng)
+            while id_number in people:
+                id_number = _resident_id(rng)
+            people.add(id_number)
+            created, submitted, decided = moments()
+            checked = submitted + (decided - submitted) / 2
+            qualifications.append(
+                history.record(
+                    Qualification,
+                    created_at=created,
+                    created_by=filer,
+                    steps=[
+                        DemoStep("submit", submitted, filer, {"at": submitted}),
+                        DemoStep(
+                            "check_pass",
+                            checked,
+                            checker,
+                            {"by": checker, "at": checked},
+                            ["EMPLOYMENT_CONFIRMED"],
+                        ),
+                        DemoStep("approve", decided, reviewer, {"by": reviewer, "at": decided}),
+                    ],
+                    program=program,
+                    rule=[r for r in rules if r.valid_from <= timezone.localdate(created)][-1],
+                    dealer=dealer,
+                    vendor_id=program.checking_vendor_id,
+                    customer_name=demo_person_name(rng),
+                    id_number=id_number,
+                    employer_name=rng.choice(EMPLOYERS),
+                    employee_number=f"HD{rng.randint(10000, 99999)}",
+                )
+            )
+        customers[dealer.pk] = {"accounts": accounts, "qualifications": qualifications}
+    every_account = [a for found in customers.values() for a in found["accounts"]]
+    every_qualification = [q for found in customers.values() for q in found["qualifications"]]
+    with demo_times_kept(CorporateAccount, Qualification):
+        CorporateAccount.objects.bulk_create(every_account, batch_size=500)
+        Qualification.objects.bulk_create(every_qualification, batch_size=500)
+    for account in every_account:
+        history.document(
+            account,
+            "business_licence",
+            demo_scan("营业执照.png", "Business licence (demo)", account.credit_code),
+            at=account.created_at,
+            actor=filer,
+        )
+    for qualification in every_qualification:
+        history.document(
+            qualification,
+            "employment_proof",
+            demo_scan("公积金缴存证明.png", "Housing fund record (demo)", qualification.number),
+            at=qualification.created_at,
+            actor=filer,
+        )
+    return customers
