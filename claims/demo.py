@@ -59,6 +59,33 @@ def _scan(name: str, seed: int) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, output.getvalue(), content_type="image/png")
 
 
+def _invoice(claim, seed: int, made: dict) -> SimpleUploadedFile:
+    """The claim's invoice as the dealer's system issues it, read by the invoice check: an
+    e-invoice (OFD), every third a PDF (shown with its fields outlined), and every seventh
+    saying another total than the claim (an OCR mismatch to review). The same seed gives the
+    same file (a duplicate document): `made` keeps them for the run."""
+    from claims.invoice_reader.synthetic import invoice_render, invoice_saying
+
+    if seed not in made:
+        total = claim.invoice_amount + (1000 if seed % 7 == 3 else 0)
+        values = {
+            "vin": claim.vin,
+            "invoice_number": claim.invoice_number,
+            "issue_date": claim.invoice_date.isoformat(),
+            "total_amount": f"{total:.2f}",
+            "buyer_name": claim.buyer_name,
+            "buyer_id": claim.buyer_credit_code,
+            "seller_name": claim.dealer.legal_entity,
+            "seller_id": claim.dealer.credit_code,
+        }
+        invoice = invoice_saying(random.Random(seed), "motor_vehicle", values)
+        variant = "pdf_text" if seed % 3 == 0 else "ofd"
+        file = invoice_render(invoice, variant, random.Random(seed))
+        made[seed] = ("发票." + file.filename.rsplit(".", 1)[1], file.data)
+    name, data = made[seed]
+    return SimpleUploadedFile(name, data)
+
+
 def _reasons_for_claims(lead) -> None:
     """The catalog's general reasons apply to claims and pre-applications too; the daily
     check's own reason is in the catalog so that it reads in words."""
@@ -98,6 +125,7 @@ def claims_demo(*, users) -> None:
     lease = Program.objects.get(code="LEASE")
     fleet = Program.objects.get(code="FLEET-KA")
     serial = iter(range(1, 1_000_000))
+    invoices = {}
     last_month_end = timezone.localtime().replace(
         day=1, hour=12, minute=0, second=0, microsecond=0
     ) - datetime.timedelta(days=1)
@@ -187,7 +215,7 @@ def claims_demo(*, users) -> None:
                 "pre_application": pre_application.pk if pre_application else None,
                 "vin": _vin(number),
                 "vehicle_model": model,
-                "invoice_number": invoice_number or f"3100{number:08d}",
+                "invoice_number": invoice_number or f"{31_000_000 + number}",
                 "invoice_date": (today - datetime.timedelta(days=rng.randint(1, 30))).isoformat(),
                 "invoice_amount": f"{rng.randint(180, 360) * 1000}.00",
                 "buyer_name": account.company_name,
@@ -195,9 +223,12 @@ def claims_demo(*, users) -> None:
             },
         )
         for code in rule.documents_for("claim"):
-            seed = scan if scan is not None and code == "invoice" else number
+            if code == "invoice":
+                document = _invoice(record, scan if scan is not None else number, invoices)
+            else:
+                document = _scan(f"{code}.png", number)
             services.claim_documents_add(
-                actor=user, pk=record.pk, purpose=code, documents=[_scan(f"{code}.png", seed)]
+                actor=user, pk=record.pk, purpose=code, documents=[document]
             )
         return record
 

@@ -47,7 +47,8 @@ def claim_invoice_values(claim: Claim) -> dict:
         "issue_date": claim.invoice_date,
         "buyer_name": claim.buyer_name,
         "buyer_id": buyer_id,
-        "seller_name": claim.dealer.name_zh,
+        # The seller on an invoice is the dealer's legal entity, not its trading name.
+        "seller_name": claim.dealer.legal_entity or claim.dealer.name_zh,
         "seller_id": claim.dealer.credit_code,
         "vin": claim.vin,
         "total_amount": claim.invoice_amount,

@@ -37,7 +37,7 @@ def _demo(django_db_setup, django_db_blocker, tmp_path_factory):
     ):
         # force: pytest runs with DEBUG off, which seed_demo refuses without it
         call_command("seed_demo", force=True, stdout=io.StringIO())
-        yield
+        yield media
         transaction.set_rollback(True)
 
 
@@ -211,3 +211,19 @@ def test_seed_demo_again_adds_nothing():
     counts = [model.objects.count() for model in models]
     call_command("seed_demo", force=True, stdout=io.StringIO())
     assert [model.objects.count() for model in models] == counts
+
+
+def test_the_demo_invoices_are_read_and_most_match_their_claims(_demo):
+    from collections import Counter
+
+    from claims.models import InvoiceCheck
+    from claims.services import invoice_check_run
+
+    # (seeded inside this module's transaction: the readings queued on commit run here)
+    with override_settings(MEDIA_ROOT=_demo):
+        for pk in InvoiceCheck.objects.filter(status="pending").values_list("pk", flat=True):
+            invoice_check_run(check_id=pk)
+    results = Counter(InvoiceCheck.objects.values_list("result", flat=True))
+    assert results["pass"] > results["mismatch"] > 0
+    assert set(results) <= {"pass", "mismatch"}
+    assert Claim.objects.filter(invoice_check="mismatch", status__in=Claim.QUEUE_STATES).exists()

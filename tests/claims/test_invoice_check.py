@@ -38,7 +38,7 @@ def _claim_for(setting, invoice, *, account=None, **changes):
     truth = invoice.truth
     dealer = setting.dealer_user.dealer
     Dealer.objects.filter(pk=dealer.pk).update(
-        name_zh=truth["seller_name"], credit_code=truth["seller_id"]
+        legal_entity=truth["seller_name"], credit_code=truth["seller_id"]
     )
     account = account or setting.account
     CorporateAccount.objects.filter(pk=account.pk).update(credit_code=truth["buyer_id"])
