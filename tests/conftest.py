@@ -61,6 +61,21 @@ def make_user(db):
 
 
 @pytest.fixture
+def page_client(db):
+    """A browser-like client signed in as `user`, who reads the pages in English."""
+    from django.test import Client
+
+    def client_for(user):
+        user.language = "en"
+        user.save(update_fields=["language"])
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
+        client.force_login(user)
+        return client
+
+    return client_for
+
+
+@pytest.fixture
 def english():
     """Messages in English, for tests that read them."""
     from django.utils import translation

@@ -103,22 +103,14 @@ def test_a_selection_of_many_ids_is_read_in_bounded_chunks(setting):
     assert (decided, skipped, job) == ([claim.number], [], None)
 
 
-def _ops_client(user):
-    from django.test import Client
-
-    user.language = "en"
-    user.save(update_fields=["language"])
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
-
-
-def test_a_decision_on_the_filter_is_previewed_and_decides_only_what_was_previewed(setting):
+def test_a_decision_on_the_filter_is_previewed_and_decides_only_what_was_previewed(
+    setting, page_client
+):
     # given three submitted claims of the program, one filed by the ops user themselves
     claims = [setting.claim(submit=True) for _ in range(3)]
     Claim.objects.filter(pk=claims[2].pk).update(created_by=setting.ops)
     listed = f"status=submitted&program={claims[0].program_id}"
-    client = _ops_client(setting.ops)
+    client = page_client(setting.ops)
     # when ops choose "every claim matching the filters"
     response = client.post(
         "/claims/bulk/", {"scope": "filter", "filter": listed, "decision": "approve"}
@@ -154,9 +146,11 @@ def test_a_decision_on_the_filter_is_previewed_and_decides_only_what_was_preview
     ]
 
 
-def test_preview_of_ticked_claims_changes_nothing_and_asks_reasons_first(setting, reasons):
+def test_preview_of_ticked_claims_changes_nothing_and_asks_reasons_first(
+    setting, reasons, page_client
+):
     claims = [setting.claim(submit=True) for _ in range(2)]
-    client = _ops_client(setting.ops)
+    client = page_client(setting.ops)
     ticked = {"ids": [c.pk for c in claims], "decision": "reject", "step": "preview"}
     response = client.post("/claims/bulk/", ticked, follow=True)
     assert "Choose at least one reason" in response.content.decode()
@@ -168,9 +162,9 @@ def test_preview_of_ticked_claims_changes_nothing_and_asks_reasons_first(setting
     assert Claim.objects.filter(status=Claim.Status.SUBMITTED).count() == 2
 
 
-def test_a_filter_matching_nothing_says_so(setting):
+def test_a_filter_matching_nothing_says_so(setting, page_client):
     setting.claim(submit=True)
-    client = _ops_client(setting.ops)
+    client = page_client(setting.ops)
     response = client.post(
         "/claims/bulk/",
         {"scope": "filter", "filter": "status=settled", "decision": "approve"},

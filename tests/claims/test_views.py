@@ -1,5 +1,4 @@
 import pytest
-from django.test import Client
 
 from claims import services
 from claims.models import Claim
@@ -9,16 +8,8 @@ from tests.claims.factories import approved_account, document
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
-def _client(user):
-    user.language = "en"
-    user.save(update_fields=["language"])
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
-
-
-def test_the_dealer_files_uploads_and_submits_through_the_pages(setting):
-    client = _client(setting.dealer_user)
+def test_the_dealer_files_uploads_and_submits_through_the_pages(setting, page_client):
+    client = page_client(setting.dealer_user)
     values = setting.values()
     response = client.post("/claims/new/", values)
     claim = Claim.objects.get()
@@ -34,18 +25,18 @@ def test_the_dealer_files_uploads_and_submits_through_the_pages(setting):
     assert claim.vin in client.get("/claims/").content.decode()
 
 
-def test_a_refused_value_is_shown_on_the_form(setting):
-    client = _client(setting.dealer_user)
+def test_a_refused_value_is_shown_on_the_form(setting, page_client):
+    client = page_client(setting.dealer_user)
     response = client.post("/claims/new/", setting.values(vin="LSVAU2181N2000001"))
     assert response.status_code == 200
     assert "The check digit of this VIN (its 9th character) is wrong." in response.content.decode()
     assert not Claim.objects.exists()
 
 
-def test_ops_take_next_and_see_flags_and_buttons(setting, reasons):
+def test_ops_take_next_and_see_flags_and_buttons(setting, reasons, page_client):
     claim = setting.claim(submit=True, invoice_number="SAME")
     setting.claim(invoice_number="SAME", documents=False)
-    client = _client(setting.ops)
+    client = page_client(setting.ops)
     queue = client.get("/claims/").content.decode()
     assert claim.number in queue and "Take next" in queue
     response = client.get("/claims/next/")
@@ -60,19 +51,19 @@ def test_ops_take_next_and_see_flags_and_buttons(setting, reasons):
     assert claim.status == Claim.Status.REJECTED
 
 
-def test_another_dealers_claim_is_a_404(setting, make_user):
+def test_another_dealers_claim_is_a_404(setting, make_user, page_client):
     claim = setting.claim(documents=False)
     other = make_user(Role.DEALER)
     approved_account(dealer_user=other, ops=setting.ops)
-    client = _client(other)
+    client = page_client(other)
     assert client.get(f"/claims/{claim.pk}/").status_code == 404
     assert client.post(f"/claims/{claim.pk}/act/withdraw/").status_code == 404
     claim.refresh_from_db()
     assert claim.status == Claim.Status.DRAFT
 
 
-def test_preapplication_pages(setting):
-    client = _client(setting.dealer_user)
+def test_preapplication_pages(setting, page_client):
+    client = page_client(setting.dealer_user)
     response = client.post(
         "/claims/preapplications/new/",
         {
@@ -95,21 +86,21 @@ def test_preapplication_pages(setting):
     page = client.get(response["Location"]).content.decode()
     assert "2027-04" in page and "Submit to ops" in page
     assert client.get("/claims/preapplications/").status_code == 200
-    ops = _client(setting.ops)
+    ops = page_client(setting.ops)
     assert ops.get("/claims/preapplications/?queue=1").status_code == 200
 
 
-def test_home_shows_the_claims_panel(setting):
+def test_home_shows_the_claims_panel(setting, page_client):
     setting.claim(submit=True)
-    page = _client(setting.ops).get("/").content.decode()
+    page = page_client(setting.ops).get("/").content.decode()
     assert "Claims waiting" in page
-    dealer_page = _client(setting.dealer_user).get("/").content.decode()
+    dealer_page = page_client(setting.dealer_user).get("/").content.decode()
     assert "Claims reset to you" in dealer_page
 
 
-def test_bulk_decision_from_the_queue_page(setting, reasons):
+def test_bulk_decision_from_the_queue_page(setting, reasons, page_client):
     claims = [setting.claim(submit=True) for _ in range(2)]
-    client = _client(setting.ops)
+    client = page_client(setting.ops)
     page = client.get("/claims/").content.decode()
     assert 'name="ids"' in page and "Decide the selected claims" in page
     response = client.post(
@@ -120,12 +111,12 @@ def test_bulk_decision_from_the_queue_page(setting, reasons):
     assert "2 claims decided, 0 skipped." in response.content.decode()
     assert Claim.objects.filter(status=Claim.Status.RESET).count() == 2
     # a dealer's queue has no bulk form, and may not post one
-    dealer = _client(setting.dealer_user)
+    dealer = page_client(setting.dealer_user)
     assert 'name="ids"' not in dealer.get("/claims/").content.decode()
     assert dealer.post("/claims/bulk/", {"ids": [claims[0].pk]}).status_code == 403
 
 
-def test_the_queue_pages_by_cursor_and_exports_what_it_shows(setting, monkeypatch):
+def test_the_queue_pages_by_cursor_and_exports_what_it_shows(setting, monkeypatch, page_client):
     import io
 
     import openpyxl
@@ -135,7 +126,7 @@ def test_the_queue_pages_by_cursor_and_exports_what_it_shows(setting, monkeypatc
     monkeypatch.setattr(selectors.keyset_page, "__kwdefaults__", {"after": None, "size": 2})
     claims = [setting.claim(submit=True) for _ in range(3)]
     setting.claim(documents=False)  # a draft: not in the queue
-    client = _client(setting.ops)
+    client = page_client(setting.ops)
     response = client.get("/claims/")
     first = response.content.decode()
     assert claims[0].number in first and claims[2].number not in first
@@ -152,7 +143,7 @@ def test_the_queue_pages_by_cursor_and_exports_what_it_shows(setting, monkeypatc
     assert rows[1][2] == "submitted"
 
 
-def test_the_dealer_sees_resets_to_answer_first(setting, reasons, settings):
+def test_the_dealer_sees_resets_to_answer_first(setting, reasons, settings, page_client):
     settings.CLAIM_RESET_ANSWER_DAYS = 14
     claim = setting.claim(submit=True)
     from claims import services
@@ -160,13 +151,13 @@ def test_the_dealer_sees_resets_to_answer_first(setting, reasons, settings):
     services.claim_pick_up(actor=setting.ops, pk=claim.pk)
     services.claim_reset(actor=setting.ops, pk=claim.pk, reasons=["DOC_MISSING"])
     claim.refresh_from_db()
-    page = _client(setting.dealer_user).get("/claims/").content.decode()
+    page = page_client(setting.dealer_user).get("/claims/").content.decode()
     deadline = claim.reset_answer_deadline.isoformat()
     assert "To do first" in page
     assert f"reset to you: answer by {deadline}" in page
 
 
-def test_the_queue_page_queries_do_not_grow_with_the_page(setting, monkeypatch):
+def test_the_queue_page_queries_do_not_grow_with_the_page(setting, monkeypatch, page_client):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -174,7 +165,7 @@ def test_the_queue_page_queries_do_not_grow_with_the_page(setting, monkeypatch):
 
     for _ in range(6):
         setting.claim(submit=True)
-    client = _client(setting.ops)
+    client = page_client(setting.ops)
     client.get("/claims/")
     counts = []
     for size in (2, 6):
@@ -186,11 +177,11 @@ def test_the_queue_page_queries_do_not_grow_with_the_page(setting, monkeypatch):
     assert counts[0] == counts[1]
 
 
-def test_after_a_decision_the_next_claim_opens_when_asked(setting):
+def test_after_a_decision_the_next_claim_opens_when_asked(setting, page_client):
     first = setting.claim(submit=True)
     second = setting.claim(submit=True)
     services.claim_pick_up(actor=setting.ops, pk=first.pk)
-    client = _client(setting.ops)
+    client = page_client(setting.ops)
     response = client.post(f"/claims/{first.pk}/act/approve/", {"then": "next"})
     # the next one is taken: picked up by the same user, and its page opens
     assert response.status_code == 302 and response.url == "/claims/next/"

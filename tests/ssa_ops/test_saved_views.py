@@ -1,5 +1,4 @@
 import pytest
-from django.test import Client
 
 from ssa_ops.models import SavedView
 from ssa_ops.roles import Role
@@ -7,17 +6,9 @@ from ssa_ops.roles import Role
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
-def _client(user):
-    user.language = "en"
-    user.save(update_fields=["language"])
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
-
-
-def test_a_user_saves_a_view_of_the_queue_and_opens_it_again(make_user):
+def test_a_user_saves_a_view_of_the_queue_and_opens_it_again(make_user, page_client):
     ops = make_user(Role.OPS)
-    client = _client(ops)
+    client = page_client(ops)
     query = "status=reset&flagged=1&after=abc"
     response = client.post(
         "/views/save/", {"list_name": "claims:list", "name": "我的退回", "query": query}
@@ -32,7 +23,7 @@ def test_a_user_saves_a_view_of_the_queue_and_opens_it_again(make_user):
     # saving under the same name replaces it; another user does not see it
     client.post("/views/save/", {"list_name": "claims:list", "name": "我的退回", "query": "mine=1"})
     assert list(SavedView.objects.values_list("query", flat=True)) == ["mine=1"]
-    other = _client(make_user(Role.OPS))
+    other = page_client(make_user(Role.OPS))
     assert "我的退回" not in other.get("/claims/").content.decode()
     # nor may delete it
     view = SavedView.objects.get()
@@ -41,8 +32,8 @@ def test_a_user_saves_a_view_of_the_queue_and_opens_it_again(make_user):
     assert not SavedView.objects.exists()
 
 
-def test_bad_input_is_refused_in_words(make_user):
-    client = _client(make_user(Role.DEALER))
+def test_bad_input_is_refused_in_words(make_user, page_client):
+    client = page_client(make_user(Role.DEALER))
     response = client.post(
         "/views/save/", {"list_name": "claims:list", "name": "a\x00b", "query": ""}, follow=True
     )
