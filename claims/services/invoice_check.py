@@ -63,9 +63,21 @@ def _masked(value):
     return mask("id_number", value) if _is_resident_id(value) else value
 
 
+def _rounded(value):
+    """Floats cut to 4 places: boxes and seconds need no more, and a long run of digits in a
+    dump must not look like an ID number."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value
+
+
 def _reading_stored(reading: InvoiceReading) -> tuple[dict, str]:
     """The reading as stored: the buyer's resident ID number masked, and kept whole apart."""
-    details = reading.details()
+    details = _rounded(reading.details())
     buyer = details["fields"].get("buyer_id") or {}
     clear = buyer.get("value") or ""
     if _is_resident_id(clear):
