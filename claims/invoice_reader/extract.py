@@ -321,6 +321,10 @@ def _name(text: str) -> str | None:
     tail = re.search(r"公司([^公司]{1,4})$", value)
     if tail:
         value = value[: tail.start(1)]
+    # A seal's glyphs after 有限公司 are cut too; a branch (…分公司) is part of the name.
+    tail = re.search(r"有限(?:责任)?公司(.{1,4})$", value)
+    if tail and not tail.group(1).endswith("公司"):
+        value = value[: tail.start(1)]
     if len(value) < 2 or not re.search(r"[\u4e00-\u9fff]", value):
         return None
     if any(word in value for word in LABEL_WORDS) and len(value) < 8:

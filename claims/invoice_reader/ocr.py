@@ -154,4 +154,68 @@ def rapidocr_line(image: Image.Image) -> tuple[str, float]:
     return str(text), float(score) * 100
 
 
+def rapidocr_band(image: Image.Image, line_top: float, line_height: float) -> tuple[str, float]:
+    """The line at `line_top` (pixels from the image's top) of a band of a page, as RapidOCR
+    reads it: its detector finds the text boxes, the recogniser reads those whose middle is
+    on the line, left to right. A box of its own keeps a seal's words or a border above or
+    below out of the line. (text, lowest confidence 0-100)."""
+    engine = rapidocr_engine()
+    if engine is None:
+        return "", 0.0
+    page = rapidocr_page(image)
+    on_line = [
+        token
+        for token in page.tokens
+        if line_top - 0.1 * line_height
+        <= token.y + token.height / 2
+        <= line_top + 1.1 * line_height
+    ]
+    if not on_line:
+        return rapidocr_line(image)
+    on_line.sort(key=lambda token: token.x)
+    text = "".join(token.text for token in on_line)
+    return text, min(token.confidence for token in on_line)
+
+
+# Long side of the copy RapidOCR's detector looks at when only its boxes are wanted: the
+# detector costs as much as reading every box at page size, and finds lines at half of it.
+DETECT_LONG_SIDE = 1100
+
+
+def rapidocr_boxes(image: Image.Image) -> list[tuple[float, float, float, float]]:
+    """Text lines RapidOCR's detector finds, as (left, top, width, height) in the image's
+    pixels, found on a reduced copy of it. Nothing is recognised."""
+    engine = rapidocr_engine()
+    if engine is None:
+        return []
+    import cv2
+
+    array = np.asarray(image.convert("RGB"))[:, :, ::-1]
+    scale = min(1.0, DETECT_LONG_SIDE / max(array.shape[:2]))
+    if scale < 1.0:
+        size = (round(array.shape[1] * scale), round(array.shape[0] * scale))
+        array = cv2.resize(array, size, interpolation=cv2.INTER_AREA)
+    boxes, _elapsed = engine.text_det(np.ascontiguousarray(array))
+    found = []
+    for box in [] if boxes is None else boxes:
+        xs = [point[0] / scale for point in box]
+        ys = [point[1] / scale for point in box]
+        found.append((min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)))
+    return found
+
+
+def rapidocr_lines(image: Image.Image, crops: list[tuple[int, int, int, int]]):
+    """RapidOCR's recogniser on each crop (left, top, right, bottom) of the image, in one
+    batch: [(text, confidence 0-100)]."""
+    engine = rapidocr_engine()
+    if engine is None or not crops:
+        return [("", 0.0)] * len(crops)
+    array = np.asarray(image.convert("RGB"))[:, :, ::-1]
+    pieces = [
+        np.ascontiguousarray(array[top:bottom, left:right]) for left, top, right, bottom in crops
+    ]
+    results, _elapsed = engine.text_rec(pieces)
+    return [(str(text), float(score) * 100) for text, score in results]
+
+
 ENGINES = {TESSERACT: tesseract_page, RAPIDOCR: rapidocr_page}

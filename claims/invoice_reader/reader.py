@@ -2,9 +2,10 @@
 
 OFD → its XML or text; PDF with a plausible text layer → the text; anything else → images,
 prepared and read by Tesseract, with RapidOCR re-reading the bands of the page where a field
-is missing, fails a check or was only found by its shape. Each field keeps the candidate
-that passes its checks, then the more confident one. Nothing raises: a file that cannot be
-read is an "unreadable" reading with an error code.
+is missing, fails a check or was only found by its shape. When a key field is still missing,
+RapidOCR's detector finds the lines Tesseract missed or read unsurely and only those are
+read again. Each field keeps the candidate that passes its checks, then the more confident
+one. Nothing raises: a file that cannot be read is an "unreadable" reading with an error code.
 """
 
 import logging
@@ -19,7 +20,7 @@ from ssa_ops.ofd import OfdError
 from . import image as image_prep
 from . import ocr, validators
 from .extract import LABELS, Extraction, Page, Token, build_lines, extract
-from .fields import FIELD_NAMES, READ, UNREADABLE, FieldReading, InvoiceReading
+from .fields import FIELD_NAMES, READ, UNKNOWN, UNREADABLE, FieldReading, InvoiceReading
 from .ofd import read_ofd
 from .text_layer import PdfUnreadable, plausible, render_pages, text_pages
 
@@ -203,6 +204,9 @@ FIELD_LABELS = {
 
 
 NAME_FIELDS = ("buyer_name", "seller_name", "vehicle_model")
+# Fields of the parties' blocks, where the seller's seal is stamped: RapidOCR reads their
+# crops box by box.
+PARTY_FIELDS = (*NAME_FIELDS, "buyer_id", "seller_id")
 # Confidence from which a value whose check passes is not re-read by the second engine.
 SURE_ENOUGH = {
     "buyer_id": 80,
@@ -224,10 +228,11 @@ def _next_text_left(page: Page, after: float, top: float, height: float, limit: 
     return max(after + 0.8 * height, min([limit, *starts]) - 0.5 * height)
 
 
-def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, float, float]]:
-    """Boxes (left, top, right, bottom in pixels) to re-read: every value found, widened so
-    a digit swallowed by a neighbouring glyph is inside, and the label line of each field
-    that was not found."""
+def _crops(page: Page, reading: InvoiceReading) -> list[tuple]:
+    """Boxes to re-read: every value found, widened so a digit swallowed by a neighbouring
+    glyph is inside, and the label line of each field that was not found. Each is (left,
+    top, right, bottom, line top, line height) in pixels and whether it holds a party's
+    name or identifier."""
     boxes = []
     lines = None
     found = {name: field.box for name, field in reading.fields.items()}
@@ -265,6 +270,7 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
                     top + 1.35 * height,
                     top,
                     height,
+                    name in PARTY_FIELDS,
                 )
             )
             continue
@@ -294,11 +300,12 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
                     label.y + 1.35 * height,
                     label.y,
                     height,
+                    name in PARTY_FIELDS,
                 )
             )
     clipped = [
-        [max(0.0, left), max(0.0, top), min(page.width, right), min(page.height, bottom), y, h]
-        for left, top, right, bottom, y, h in boxes
+        [max(0.0, left), max(0.0, top), min(page.width, right), min(page.height, bottom), y, h, n]
+        for left, top, right, bottom, y, h, n in boxes
         if right - left > 4 and bottom - top > 4
     ]
     # Crops on one line that touch are read once, as their union.
@@ -312,6 +319,7 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
             if same_line and crop[0] <= other[2] and other[0] <= crop[2]:
                 other[0], other[1] = min(other[0], crop[0]), min(other[1], crop[1])
                 other[2], other[3] = max(other[2], crop[2]), max(other[3], crop[3])
+                other[6] = other[6] or crop[6]
                 break
         else:
             merged.append(crop)
@@ -319,18 +327,23 @@ def _crops(page: Page, reading: InvoiceReading) -> list[tuple[float, float, floa
 
 
 def _second_engine_page(gray: Image.Image, page: Page, crops) -> Page:
-    """Tesseract's page with each crop replaced by RapidOCR's reading of it."""
+    """Tesseract's page with each crop replaced by RapidOCR's reading of it. A crop in a
+    party's block is read box by box (a seal's words over it are boxes of their own); the
+    others, one short value each, by the recogniser alone."""
     tokens = []
-    for left, top, right, bottom, line_top, line_height in crops:
+    for left, top, right, bottom, line_top, line_height, in_party_block in crops:
         crop = gray.crop((int(left), int(top), int(right) + 1, int(bottom) + 1))
-        text, score = ocr.rapidocr_line(crop)
+        if in_party_block:
+            text, score = ocr.rapidocr_band(crop, line_top - int(top), line_height)
+        else:
+            text, score = ocr.rapidocr_line(crop)
         if text:
             # The token keeps the line's own height, so it joins that line and no other.
             tokens.append(Token(text, left, line_top, right - left, line_height, score))
 
     def outside(token: Token) -> bool:
         area = max(token.width * token.height, 1e-6)
-        for left, top, right, bottom, _y, _h in crops:
+        for left, top, right, bottom, _y, _h, _name in crops:
             width = min(right, token.x + token.width) - max(left, token.x)
             height = min(bottom, token.y + token.height) - max(top, token.y)
             if width > 0 and height > 0 and width * height > 0.3 * area:
@@ -341,11 +354,107 @@ def _second_engine_page(gray: Image.Image, page: Page, crops) -> Page:
     return Page(page.width, page.height, kept + tokens)
 
 
+# A line RapidOCR detects is Tesseract's when Tesseract's words of at least this confidence
+# cover this share of its width.
+READ_CONFIDENCE = 60
+READ_SHARE = 0.6
+
+
+def _read_by(box: tuple[float, float, float, float], tokens: list[Token]) -> bool:
+    left, top, width, height = box
+    covered = 0.0
+    for token in tokens:
+        if token.confidence < READ_CONFIDENCE:
+            continue
+        overlap_y = min(top + height, token.y + token.height) - max(top, token.y)
+        if overlap_y < 0.5 * min(height, token.height):
+            continue
+        covered += max(0.0, min(left + width, token.x + token.width) - max(left, token.x))
+    return covered >= READ_SHARE * width
+
+
+def _label_tokens(page: Page, names) -> list[Token]:
+    """Tesseract's tokens holding the label of each named field."""
+    tokens = []
+    for line in build_lines(page):
+        for name in names:
+            pattern = FIELD_LABELS.get(name)
+            for match in re.finditer(pattern, line.text) if pattern else ():
+                tokens += [t for s, e, t in line.spans if s < match.end() and e > match.start()]
+    return tokens
+
+
+def _gap_page(gray: Image.Image, page: Page, missing=()) -> Page:
+    """Tesseract's page with the lines it missed or read unsurely (RapidOCR's detector finds
+    them on a reduced copy), and the lines holding the label of a field still missing, read
+    by RapidOCR: most of a whole-page second read, at the cost of the lines that need it."""
+    labels = _label_tokens(page, missing)
+
+    def holds_label(box) -> bool:
+        left, top, width, height = box
+        return any(
+            min(left + width, t.x + t.width) > max(left, t.x)
+            and min(top + height, t.y + t.height) - max(top, t.y) > 0.5 * min(height, t.height)
+            for t in labels
+        )
+
+    gaps = [
+        box
+        for box in ocr.rapidocr_boxes(gray)
+        if not _read_by(box, page.tokens) or holds_label(box)
+    ]
+    crops = [
+        (
+            int(max(0, left)),
+            int(max(0, top)),
+            int(min(page.width, left + width + 1)),
+            int(min(page.height, top + height + 1)),
+        )
+        for left, top, width, height in gaps
+    ]
+    kept_crops = [
+        (box, crop)
+        for box, crop in zip(gaps, crops, strict=True)
+        if crop[2] - crop[0] > 4 and crop[3] - crop[1] > 4
+    ]
+    results = ocr.rapidocr_lines(gray, [crop for _box, crop in kept_crops])
+    tokens = [
+        Token(text, *box, score)
+        for (box, _crop), (text, score) in zip(kept_crops, results, strict=True)
+        if text
+    ]
+
+    def outside(token: Token) -> bool:
+        area = max(token.width * token.height, 1e-6)
+        for left, top, width, height in gaps:
+            overlap_x = min(left + width, token.x + token.width) - max(left, token.x)
+            overlap_y = min(top + height, token.y + token.height) - max(top, token.y)
+            if overlap_x > 0 and overlap_y > 0 and overlap_x * overlap_y > 0.3 * area:
+                return False
+        return True
+
+    return Page(page.width, page.height, [t for t in page.tokens if outside(t)] + tokens)
+
+
+def _take_kind(reading: InvoiceReading, whole: InvoiceReading) -> None:
+    """The kind of invoice as read on a whole page (Tesseract's sure lines and RapidOCR's
+    reading of the rest): its title and codes say the kind better than Tesseract's alone,
+    and each value is then checked against it before the two readings are compared."""
+    if whole.type != UNKNOWN and whole.type != reading.type:
+        reading.type = whole.type
+        _apply_checks(reading)
+
+
 def _choose(first: InvoiceReading, second: InvoiceReading) -> tuple[InvoiceReading, set[str]]:
     """Per field, the candidate that passes its checks, then the more confident one; the
     three amounts together, as the combination that adds up (and agrees with the words)."""
     chosen = set()
     original = dict(first.fields)
+
+    def original_value(name):
+        field = original.get(name)
+        return field.value if field is not None else None
+
     for name in FIELD_NAMES:
         a, b = first.fields.get(name), second.fields.get(name)
         if b is None:
@@ -356,6 +465,13 @@ def _choose(first: InvoiceReading, second: InvoiceReading) -> tuple[InvoiceReadi
             continue
         if a.value == b.value:
             a.confidence = max(a.confidence, b.confidence, min(99, a.confidence + 20))
+            continue
+        other = OTHER_PARTY.get(name)
+        if other and second.value(other) == a.value and original_value(other) in (None, a.value):
+            # The other engine read this value as the other party's, and read this party
+            # apart: one engine missed a party's line and gave its neighbour's value to it.
+            first.fields[name] = b
+            chosen.add(name)
             continue
         if name in AMOUNT_NAMES:
             # Amounts are checked together (price + tax = total): one failing sum says
@@ -385,6 +501,12 @@ def _choose(first: InvoiceReading, second: InvoiceReading) -> tuple[InvoiceReadi
 
 
 AMOUNT_NAMES = ("price_excl_tax", "tax_amount", "total_amount")
+OTHER_PARTY = {
+    "buyer_name": "seller_name",
+    "seller_name": "buyer_name",
+    "buyer_id": "seller_id",
+    "seller_id": "buyer_id",
+}
 
 
 def _choose_amounts(target: InvoiceReading, sources, readings, chosen: set) -> None:
@@ -476,17 +598,22 @@ def _read_page_image(gray: Image.Image, second_engine: bool = True) -> InvoiceRe
         return reading
     if not reading.fields and sum(len(t.text) for t in page.tokens) < NEARLY_BLANK_CHARACTERS:
         return reading  # next to no text at all: not an invoice, not worth the second engine
-    if len(reading.fields) < WHOLE_PAGE_BELOW:
-        second_page = ocr.rapidocr_page(gray.convert("RGB"))
+    whole_page = len(reading.fields) < WHOLE_PAGE_BELOW
+    if whole_page:
+        second_page = _gap_page(gray, page)
     else:
         second_page = _second_engine_page(gray, page, _crops(page, reading))
     second = _finish(_ocr_extraction(second_page, "ocr:rapidocr"), ocr.RAPIDOCR, pages=1)
+    if whole_page:
+        _take_kind(reading, second)
     reading, chosen = _choose(reading, second)
     _apply_checks(reading)
     if len(reading.fields) >= WHOLE_PAGE_BELOW and _still_missing(reading):
-        # Tesseract missed the line itself: let RapidOCR find and read the whole page.
-        whole = ocr.rapidocr_page(gray.convert("RGB"))
-        third = _finish(_ocr_extraction(whole, "ocr:rapidocr"), ocr.RAPIDOCR, pages=1)
+        # Tesseract missed the line itself: let RapidOCR find it, and read what was missed.
+        missing = [name for name in KEY_FIELDS if name not in reading.fields]
+        gaps = _gap_page(gray, page, missing)
+        third = _finish(_ocr_extraction(gaps, "ocr:rapidocr"), ocr.RAPIDOCR, pages=1)
+        _take_kind(reading, third)
         reading, more = _choose(reading, third)
         chosen |= more
         _apply_checks(reading)

@@ -7,7 +7,15 @@ from django.conf import settings
 
 from claims.invoice_reader import read_invoice
 from claims.invoice_reader.extract import Page, Token, extract
-from claims.invoice_reader.fields import FULLY_DIGITAL, MOTOR_VEHICLE, UNREADABLE, VAT_ELECTRONIC
+from claims.invoice_reader.fields import (
+    FULLY_DIGITAL,
+    MOTOR_VEHICLE,
+    UNREADABLE,
+    VAT_ELECTRONIC,
+    FieldReading,
+    InvoiceReading,
+)
+from claims.invoice_reader.reader import _choose
 from claims.invoice_reader.synthetic import KINDS, invoice_generate, invoice_render
 from claims.invoice_reader.text_layer import plausible, text_pages
 
@@ -193,3 +201,48 @@ def test_read_invoice_reads_real_text_invoices_exactly(suffix):
         }
         assert {name: reading.value(name) for name in expected} == expected, entry["file"]
         assert reading.seconds < 0.5
+
+
+def test_choose_takes_a_party_name_the_first_engine_gave_to_the_wrong_party():
+    # given Tesseract missed the buyer's line and read the seller's name as the buyer's,
+    # and RapidOCR read both parties apart
+    first = InvoiceReading(
+        fields={"buyer_name": FieldReading("青岛宏图贸易有限公司", 99, "ocr:tesseract")}
+    )
+    second = InvoiceReading(
+        fields={
+            "buyer_name": FieldReading("无锡明远汽车服务有限公司", 90, "ocr:rapidocr"),
+            "seller_name": FieldReading("青岛宏图贸易有限公司", 87, "ocr:rapidocr"),
+        }
+    )
+
+    # when the readings are combined
+    reading, chosen = _choose(first, second)
+
+    # then each party keeps the name read on its own line, though less confidently
+    assert reading.value("buyer_name") == "无锡明远汽车服务有限公司"
+    assert reading.value("seller_name") == "青岛宏图贸易有限公司"
+    assert chosen == {"buyer_name", "seller_name"}
+
+
+def test_choose_keeps_parties_the_first_engine_read_apart():
+    # given Tesseract read both parties apart and RapidOCR read them the other way round
+    first = InvoiceReading(
+        fields={
+            "buyer_name": FieldReading("无锡明远汽车服务有限公司", 95, "ocr:tesseract"),
+            "seller_name": FieldReading("青岛宏图贸易有限公司", 95, "ocr:tesseract"),
+        }
+    )
+    second = InvoiceReading(
+        fields={
+            "buyer_name": FieldReading("青岛宏图贸易有限公司", 90, "ocr:rapidocr"),
+            "seller_name": FieldReading("无锡明远汽车服务有限公司", 90, "ocr:rapidocr"),
+        }
+    )
+
+    reading, chosen = _choose(first, second)
+
+    # then nothing is swapped
+    assert reading.value("buyer_name") == "无锡明远汽车服务有限公司"
+    assert reading.value("seller_name") == "青岛宏图贸易有限公司"
+    assert chosen == set()
