@@ -3,9 +3,10 @@ nothing when claims exist already.
 
 - `dealer` and `dealer2`: every state, made through the services (audited, with documents),
   with an invoice number and a document file each on a claim of the other dealer (flagged).
-- The other active dealers: a history of about BULK_RECORDS pre-applications and claims of the
-  last six months across three programs, bulk-created as the services would have left them
-  (times, reviewers, documents, audit timeline), with a few duplicates and re-filed vehicles.
+- The other active dealers: a history of about DEMO_BULK_RECORDS (setting) pre-applications
+  and claims of the last six months across three programs, bulk-created as the services
+  would have left them (times, reviewers, documents, audit timeline), with a few duplicates
+  and re-filed vehicles.
 - Last month settled: one batch per dealer, by the settlement service.
 """
 
@@ -16,6 +17,7 @@ import random
 from collections import Counter
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -283,15 +285,13 @@ def claims_demo(*, users) -> None:
         if account is not None:
             moved(user, account, Claim.Status.SUBMITTED, program=lease, invoice_number="31009999")
             moved(user, account, Claim.Status.SUBMITTED, program=lease, scan=999_999)
-    _BulkHistory(users=users, rng=random.Random(909)).create(BULK_RECORDS)
+    _BulkHistory(users=users, rng=random.Random(909)).create(settings.DEMO_BULK_RECORDS)
     # One settled month: the claims approved before this month, one batch per dealer.
     services.settlement_run(actor=lead, month=last_month_end.date())
 
 
 # The bulk history ------------------------------------------------------------------------------
 
-# Pre-applications and claims in the other dealers' history.
-BULK_RECORDS = 1_920
 CLAIM_SHARE = 0.85
 HISTORY_DAYS = 170
 # How the history's claims stand today (weights): most settled, a working queue, a few of each.

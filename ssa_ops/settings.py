@@ -305,6 +305,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60,
     },
 }
+# seed_demo: pre-applications and claims of the other dealers' history, bulk-inserted (0: none;
+# the test suite seeds without them except where the demo itself is tested).
+DEMO_BULK_RECORDS = int(os.environ.get("DEMO_BULK_RECORDS", "1920"))
 # Emailed decision links (ssa_ops.links) work this many days; approvers who have not decided
 # are reminded after PROGRAM_APPROVAL_REMINDER_DAYS.
 DECISION_LINK_TTL_DAYS = int(os.environ.get("DECISION_LINK_TTL_DAYS", "7"))

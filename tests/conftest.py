@@ -60,6 +60,15 @@ def make_user(db):
     return make
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _demo_without_bulk_history():
+    """seed_demo without the other dealers' bulk history (tests/claims/test_demo.py seeds it)."""
+    from django.test import override_settings
+
+    with override_settings(DEMO_BULK_RECORDS=0):
+        yield
+
+
 @pytest.fixture
 def page_client(db):
     """A browser-like client signed in as `user`, who reads the pages in English."""

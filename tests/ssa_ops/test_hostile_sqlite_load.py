@@ -72,6 +72,7 @@ def embedded_server(tmp_path_factory):
             "AXES_ENABLED": "0",
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             "LOG_LEVEL": "ERROR",
+            "DEMO_BULK_RECORDS": "0",
         }
     )
     manage = [sys.executable, str(ROOT / "manage.py")]
