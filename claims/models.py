@@ -595,6 +595,35 @@ class InvoiceCheck(ConcurrentTransitionMixin, TimeStampedModel):
     def __str__(self):
         return f"{self.claim.number} · {self.attachment.original_name}"
 
+    def field_results(self) -> dict[str, str]:
+        """Each compared field's result once ops have had their word: an accepted field
+        matches; an overridden one compares the value ops read with the claim, exactly."""
+        from claims.invoice_reader.compare import MATCH, MISMATCH
+
+        results = {}
+        for name, item in (self.comparison.get("fields") or {}).items():
+            review = self.reviews.get(name)
+            if review is None:
+                results[name] = item["result"]
+            elif review["action"] == "accept":
+                results[name] = MATCH
+            else:
+                results[name] = MATCH if review["matches"] else MISMATCH
+        return results
+
+    def result_now(self) -> str:
+        """The result its state, comparison and reviews give (what `result` stores)."""
+        from claims.invoice_reader.compare import MATCH, MISMATCH
+
+        if self.status != self.Status.READ:
+            return str(self.status)  # pending, unreadable: the same codes
+        results = set(self.field_results().values())
+        if MISMATCH in results:
+            return InvoiceCheckResult.MISMATCH
+        if results == {MATCH}:
+            return InvoiceCheckResult.PASS
+        return InvoiceCheckResult.NEEDS_REVIEW
+
     # Run by the reading task, not a person: no button.
     @transition(status, source=Status.PENDING, target=Status.READ)
     def record(self, *, at):

@@ -372,12 +372,11 @@ def invoice_checks_for(claim) -> list:
     """The claim's invoice checks, each with its fields in reading order: what the claim
     says, what the invoice says, the comparison once ops have had their word, the box."""
     from claims.invoice_reader.fields import FIELD_NAMES
-    from claims.services.invoice_check import _field_results
 
     checks = list(claim.invoice_checks.select_related("attachment"))
     for check in checks:
         compared = check.comparison.get("fields") or {}
-        effective = _field_results(check)
+        effective = check.field_results()
         read = (check.reading or {}).get("fields") or {}
         rows = []
         for name in FIELD_NAMES:

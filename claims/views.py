@@ -26,6 +26,7 @@ from ssa_ops.reasons import reason_choices
 from ssa_ops.roles import Role
 from ssa_ops.texts import text_render
 from ssa_ops.validation import query_text
+from ssa_ops.workflow import transition_meta
 
 # The states counted beside the queue's filters (capped counts: cheap on a large table).
 COUNTED_STATES = (
@@ -235,7 +236,8 @@ def claim_bulk(request):
                 {
                     "preview": preview,
                     "decision": decision,
-                    "decision_label": dict(_bulk_decision_labels()).get(decision, decision),
+                    # the decision was checked by the preview: its words are the transition's
+                    "decision_label": transition_meta(Claim, decision)["label"],
                     "ids": ids if upto is None else [],
                     "upto": upto,
                     "post": request.POST,
@@ -266,10 +268,6 @@ def claim_bulk(request):
     for row in skipped:
         messages.warning(request, f"{row['record']}: {text_render(row['message'])}")
     return redirect(back)
-
-
-def _bulk_decision_labels():
-    return [("approve", _("Approve")), ("reset", _("Reset to dealer")), ("reject", _("Reject"))]
 
 
 @permission_required("claims.decide_claim", raise_exception=True)

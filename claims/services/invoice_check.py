@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from claims.invoice_reader.compare import MATCH, MISMATCH, NEEDS_REVIEW, PASS, invoice_compare
+from claims.invoice_reader.compare import invoice_compare
 from claims.invoice_reader.fields import UNREADABLE, FieldReading, InvoiceReading
 from claims.models import Claim, InvoiceCheck, InvoiceCheckResult
 from ssa_ops.attachments import attachment_read
@@ -108,32 +108,14 @@ def _comparison_stored(check: InvoiceCheck, claim: Claim) -> dict:
     return comparison
 
 
-def _field_results(check: InvoiceCheck) -> dict[str, str]:
-    """Each compared field's result once ops have had their word: an accepted field matches;
-    an overridden one compares the value ops read with the claim, exactly."""
-    results = {}
-    for name, item in (check.comparison.get("fields") or {}).items():
-        review = check.reviews.get(name)
-        if review is None:
-            results[name] = item["result"]
-        elif review["action"] == "accept":
-            results[name] = MATCH
-        else:
-            results[name] = MATCH if review["matches"] else MISMATCH
-    return results
-
-
-def _check_result(check: InvoiceCheck) -> str:
-    if check.status == InvoiceCheck.Status.PENDING:
-        return InvoiceCheckResult.PENDING
-    if check.status == InvoiceCheck.Status.UNREADABLE:
-        return InvoiceCheckResult.UNREADABLE
-    results = set(_field_results(check).values())
-    if MISMATCH in results:
-        return MISMATCH
-    if results == {MATCH}:
-        return PASS
-    return NEEDS_REVIEW
+def _check_locked(check_id: int) -> InvoiceCheck | None:
+    """The check, locked after its claim (the order editing a claim takes), so that writers of
+    one claim's checks never deadlock and the claim's summary is never computed stale."""
+    claim_id = InvoiceCheck.objects.filter(pk=check_id).values_list("claim_id", flat=True).first()
+    if claim_id is None:
+        return None
+    lock_for_update(Claim.objects.all(), claim_id)
+    return lock_for_update(InvoiceCheck.objects.select_related("claim__dealer"), check_id)
 
 
 def _claim_summary_refresh(claim_id: int) -> None:
@@ -247,7 +229,9 @@ def _page_image(reading: InvoiceReading, data: bytes) -> bytes | None:
 
 def _reading_record(check_id: int, reading: InvoiceReading, page_image=None) -> str:
     with transaction.atomic():
-        check = lock_for_update(InvoiceCheck.objects.select_related("claim__dealer"), check_id)
+        check = _check_locked(check_id)
+        if check is None:
+            return ""  # its document was deleted meanwhile
         if check.status != InvoiceCheck.Status.PENDING:
             return check.result  # recorded meanwhile by another run of the task
         claim = check.claim
@@ -275,7 +259,7 @@ def _reading_record(check_id: int, reading: InvoiceReading, page_image=None) -> 
             check.comparison = _comparison_stored(check, claim)
             check.other_claims = _other_claims(claim, reading)
             transition_perform(check.record, actor=None, params={"at": now})
-        check.result = _check_result(check)
+        check.result = check.result_now()
         check.save(update_fields=["result", "buyer_id_read", "page_image", "updated_at"])
         _claim_summary_refresh(claim.pk)
     return check.result
@@ -284,10 +268,11 @@ def _reading_record(check_id: int, reading: InvoiceReading, page_image=None) -> 
 def invoice_check_rerun(*, actor, pk) -> InvoiceCheck:
     """Read the document again (ops): the new reading replaces the old, reviews included."""
     with transaction.atomic():
+        _check_locked(pk)
         check = transition_run(
             queryset=InvoiceCheck.objects.all(), pk=pk, name="rerun", actor=actor
         )
-        check.result = InvoiceCheckResult.PENDING
+        check.result = check.result_now()
         check.save(update_fields=["result", "updated_at"])
         _claim_summary_refresh(check.claim_id)
         _queue([check.pk])
@@ -323,7 +308,7 @@ def invoice_checks_compare(claim: Claim) -> None:
                 for name, review in check.reviews.items()
                 if (before.get(name) or {}).get("claim") == (after.get(name) or {}).get("claim")
             }
-            check.result = _check_result(check)
+            check.result = check.result_now()
             check.save(update_fields=["comparison", "reviews", "result", "updated_at"])
     _claim_summary_refresh(claim.pk)
 
@@ -345,9 +330,9 @@ def invoice_check_review(*, actor, pk, field, action, value="", reason="") -> In
         )
     reason = text_clean(reason, max_length=500)
     with transaction.atomic():
-        check = lock_for_update(InvoiceCheck.objects.select_related("claim__dealer"), pk)
-        compared = (check.comparison.get("fields") or {}).get(field)
-        if check.status != InvoiceCheck.Status.READ or compared is None:
+        check = _check_locked(pk)
+        compared = (check.comparison.get("fields") or {}).get(field) if check else None
+        if compared is None or check.status != InvoiceCheck.Status.READ:
             from ssa_ops.errors import TransitionNotAllowed
 
             raise TransitionNotAllowed(
@@ -366,7 +351,7 @@ def invoice_check_review(*, actor, pk, field, action, value="", reason="") -> In
         review["reason"] = reason
         before = check.reviews.get(field)
         check.reviews = {**check.reviews, field: review}
-        check.result = _check_result(check)
+        check.result = check.result_now()
         check.save(update_fields=["reviews", "result", "updated_at"])
         audit_record(
             actor=actor,

@@ -308,3 +308,26 @@ def test_a_scanned_invoice_is_read_by_ocr_and_shown_with_its_fields_outlined(set
     other = Client()
     other.force_login(make_user(Role.DEALER))
     assert other.get(f"/claims/{claim.pk}/invoice-checks/{check.pk}/page.jpg").status_code == 404
+
+
+@pytest.mark.parametrize("value", ["\x00", "a\ud800", "x" * 501, None, ["list"]])
+def test_a_review_with_bad_input_is_a_400_and_changes_nothing(setting, api_login, value):
+    import json
+
+    invoice, seed = _company_invoice(seed=61)
+    claim = _claim_for(setting, invoice, invoice_amount="1.00")
+    check = _upload(claim, setting.dealer_user, _ofd(invoice, seed))
+    api = api_login(setting.ops)
+    url = f"/api/v1/claims/{claim.pk}/invoice-checks/{check.pk}/review/"
+    for body in (
+        {"field": "total_amount", "action": "override", "value": value, "reason": "核对"},
+        {"field": "total_amount", "action": "override", "value": "1.00", "reason": value},
+        {"field": value, "action": "accept"},
+        {"field": "total_amount", "action": value},
+    ):
+        # escaped JSON, so that a lone surrogate reaches the server as such
+        response = api.post(url, json.dumps(body), content_type="application/json")
+        assert response.status_code == 400, (body, response.content)
+        assert "code" in response.json()
+    check.refresh_from_db()
+    assert check.reviews == {} and check.result == "mismatch"
