@@ -9,8 +9,8 @@ each run), each step in its own process:
   filed by a dealer user) and, for --dealers further dealers, --claims-per-dealer claims each
   approved last month.
 - approve: the claims in review approved through `claims_bulk_decide`, the code the bulk job
-  runs: each claim in its own transaction, locked, transitioned and audited. Claims per
-  second, audit events written and queries per claim.
+  runs: BULK_BATCH claims to a transaction, each claim locked, checked, transitioned and
+  audited on its own. Claims per second, audit events written and queries per claim.
 - settle: `settlement_run` for last month (one batch per dealer, each claim locked, settled
   and audited), then `settlement_statement` for every batch. Seconds for each and the
   process's peak memory (max RSS; Django loaded before the run is the `baseline_rss_mb`).
@@ -213,7 +213,7 @@ def _approve(args) -> dict:
         "seconds": round(seconds, 2),
         "claims_per_second": round(len(ids) / seconds, 1),
         "audit_events_written": events.count() - events_before,
-        "queries_per_claim": round(queries / len(ids), 1),
+        "queries_per_claim": round(queries / len(ids), 2),
     }
 
 

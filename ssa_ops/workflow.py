@@ -19,6 +19,7 @@ import copy
 import datetime
 import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -29,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import FSMFieldMixin
 
-from ssa_ops.audit import audit_labels_register, audit_record
+from ssa_ops.audit import audit_event_build, audit_labels_register, audit_record_many
 from ssa_ops.errors import ApplicationError, PermissionRefused, TransitionNotAllowed
 from ssa_ops.validation import text_clean
 
@@ -226,9 +227,12 @@ def transition_perform(
     params=None,
     reason_codes=None,
     actor_name=None,
+    audit_events=None,
 ):
     """Run one django-fsm transition on a locked instance, save every field it changed and
-    record it in the audit log. `params` go to the transition; the rest is the audit's.
+    record it in the audit log. `params` go to the transition; the rest is the audit's. With
+    `audit_events` (a list), the event is added to it for the caller to write with the
+    others of its transaction (audit_record_many) instead of being written now.
 
     Must run inside transaction.atomic() on a row obtained through lock_for_update().
     """
@@ -251,7 +255,7 @@ def transition_perform(
         changed.append("updated_at")
     instance.save(update_fields=sorted(set(changed)))
     instance._workflow_loaded = _snapshot(instance)
-    audit_record(
+    event = audit_event_build(
         actor=actor,
         obj=instance,
         action=name,
@@ -263,6 +267,10 @@ def transition_perform(
         reason_codes=reason_codes,
         actor_name=actor_name,
     )
+    if audit_events is None:
+        event.save()
+    else:
+        audit_events.append(event)
     return instance
 
 
@@ -270,12 +278,86 @@ def transition_run(
     *, queryset, pk, name, actor, reason="", params=None, changes=None, reasons=None
 ):
     """Lock, check (permission, state, conditions, user rules), transition, save, audit.
-    `reasons` are the codes a REASON_CODED transition needs (at least one)."""
-    with transaction.atomic():
-        instance = lock_for_update(queryset, pk)
-        transition_check(instance, name, actor)
-        reason = reason_clean(type(instance), name, reason)
-        codes = reason_codes_for(type(instance), name, reasons)
+    `reasons` are the codes a REASON_CODED transition needs (at least one). Refused before
+    anything is written, so a caller may catch the refusal and go on in its transaction."""
+    in_transaction = transaction.get_connection().in_atomic_block
+    with nullcontext() if in_transaction else transaction.atomic():
+        done, refused = transition_run_each(
+            queryset=queryset,
+            pks=[pk],
+            steps=(name,),
+            actor=actor,
+            reason=reason,
+            params=params,
+            changes=changes,
+            reasons=reasons,
+        )
+    if refused:
+        raise next(iter(refused.values()))
+    return next(iter(done.values()))
+
+
+def transition_run_each(
+    *, queryset, pks, steps, actor, reason="", params=None, changes=None, reasons=None
+) -> tuple[dict, dict]:
+    """Run transitions on many records in the surrounding transaction, each exactly as
+    transition_run runs one: its row locked, checked, transitioned, saved and audited.
+
+    The rows are locked at once, in pk order (two runs over the same rows never deadlock).
+    `steps` names the transitions to run on each record in turn, or is a callable giving
+    them for the locked record; the reason and its codes go with the last step. Returns
+    ({pk: instance} done, {pk: refusal} refused): a refused record keeps none of its steps,
+    a pk not found is refused with the model's DoesNotExist. The audit events are written
+    together at the end. Any other error leaves the transaction to roll back whole.
+    """
+    assert transaction.get_connection().in_atomic_block, "transitions run inside a transaction"
+    model = queryset.model
+    pks = [model._meta.pk.to_python(pk) for pk in pks]
+    locked = {}
+    for instance in queryset.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk"):
+        instance._workflow_loaded = _snapshot(instance)
+        locked[instance.pk] = instance
+    done, refused, events = {}, {}, []
+    for pk in pks:
+        instance = locked.get(pk)
+        if instance is None:
+            refused[pk] = model.DoesNotExist(f"No {model._meta.object_name} {pk}.")
+            continue
+        names = steps(instance) if callable(steps) else steps
+        own_events = []
+        try:
+            # A record of several steps is undone whole when a later step is refused.
+            with transaction.atomic() if len(names) > 1 else nullcontext():
+                for index, name in enumerate(names):
+                    last = index == len(names) - 1
+                    _transition_checked_perform(
+                        instance,
+                        name,
+                        actor=actor,
+                        reason=reason if last else "",
+                        reasons=reasons if last else None,
+                        params=params,
+                        changes=changes if last else None,
+                        audit_events=own_events,
+                    )
+        except (ApplicationError, ValidationError) as refusal:
+            refused[pk] = refusal
+            continue
+        events.extend(own_events)
+        done[pk] = instance
+    audit_record_many(events)
+    return done, refused
+
+
+def _transition_checked_perform(
+    instance, name, *, actor, reason, reasons, params, changes, audit_events
+):
+    transition_check(instance, name, actor)
+    reason = reason_clean(type(instance), name, reason)
+    codes = reason_codes_for(type(instance), name, reasons)
+    # Refused before this point, nothing is written; an error after the first write dooms the
+    # whole transaction, never leaving a record half-changed.
+    with transaction.atomic(savepoint=False):
         transition_perform(
             getattr(instance, name),
             actor=actor,
@@ -283,8 +365,8 @@ def transition_run(
             params=params,
             changes=changes,
             reason_codes=codes,
+            audit_events=audit_events,
         )
-    return instance
 
 
 def actions_for(instance, user) -> list[dict]:

@@ -2,12 +2,12 @@
 lock; over BULK_INLINE_LIMIT claims a background job."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from claims.models import Claim
-from claims.services.claim import _claim_decide, claim_approve, claim_pick_up
+from claims.services.claim import claims_decide_each
 
 # Bulk decisions ---------------------------------------------------------------------------------
 
@@ -15,8 +15,11 @@ from claims.services.claim import _claim_decide, claim_approve, claim_pick_up
 BULK_INLINE_LIMIT = 200
 BULK_MAX_CLAIMS = 50_000
 BULK_DECISIONS = ("approve", "reset", "reject")
-# Claims whose state is read ahead in one query while deciding them one by one.
-HINT_CHUNK = 500
+# Claims decided in one transaction: their rows locked together (each still checked,
+# transitioned and audited on its own), held at most a fraction of a second.
+BULK_BATCH = 100
+# Dealers are told of their decided claims after every this many claims, one email each.
+BULK_NOTIFY_EVERY = 500
 
 
 def _bulk_clean(*, decision, reasons, reason) -> tuple[str, list[str], str]:
@@ -34,91 +37,64 @@ def _bulk_clean(*, decision, reasons, reason) -> tuple[str, list[str], str]:
     return decision, codes, reason
 
 
-def claim_bulk_decide_one(*, actor, pk, decision, reasons=(), reason="") -> Claim:
-    """One claim of a bulk decision, through the same services as a single decision, under its
-    own lock: a claim still waiting in the queue is picked up first."""
-    return _bulk_decide_one(
-        actor=actor, pk=pk, decision=decision, reasons=reasons, reason=reason, queued=False
-    )
-
-
-def _bulk_decide_one(*, actor, pk, decision, reasons, reason, queued, notify=True) -> Claim:
-    """`queued`: whether the claim was last seen waiting in the queue, so picking it up comes
-    first. Each service checks the state under the claim's lock; a claim found in the other
-    case (picked up, or back in the queue, meanwhile) goes the other way, as if read now."""
-    from ssa_ops.errors import TransitionNotAllowed
-
-    def decide():
-        if decision == "approve":
-            return claim_approve(actor=actor, pk=pk, reason=reason, notify=notify)
-        return _claim_decide(
-            decision, actor=actor, pk=pk, reasons=list(reasons), reason=reason, notify=notify
-        )
-
-    def pick_up_and_decide():
-        with transaction.atomic():
-            claim_pick_up(actor=actor, pk=pk)
-            return decide()
-
-    first, other = (pick_up_and_decide, decide) if queued else (decide, pick_up_and_decide)
+def _batch_decide(*, actor, pks, decision, reasons, reason) -> tuple[dict, dict]:
+    """One batch in its own transaction. Should a lock wait end in a deadlock or time out,
+    the batch is undone and its claims decided one by one, each in its own transaction."""
     try:
-        return first()
-    except TransitionNotAllowed as error:
-        if (error.extra.get("status") in Claim.QUEUE_STATES) == queued:
+        with transaction.atomic():
+            return claims_decide_each(
+                decision, actor=actor, pks=pks, reasons=reasons, reason=reason
+            )
+    except OperationalError:
+        if len(pks) == 1:
             raise
-    return other()
+    done, refused = {}, {}
+    for pk in pks:
+        one_done, one_refused = _batch_decide(
+            actor=actor, pks=[pk], decision=decision, reasons=reasons, reason=reason
+        )
+        done.update(one_done)
+        refused.update(one_refused)
+    return done, refused
 
 
 def claims_bulk_decide(*, actor, claim_ids, decision, reasons=(), reason="", progress=None):
-    """Decide each claim in turn; a claim that cannot be decided now (changed meanwhile,
-    filed by the actor, gone) is skipped with why, never overwritten. Returns
-    (decided numbers, skipped [{"record", "code", "message"}]) with stored sentences."""
-    from ssa_ops.errors import ApplicationError as Refusal
+    """Decide each claim, BULK_BATCH claims to a transaction; a claim that cannot be decided
+    now (changed meanwhile, filed by the actor, gone) is skipped with why, never overwritten.
+    Returns (decided numbers, skipped [{"record", "code", "message"}]) with stored sentences."""
     from ssa_ops.texts import text_from_error, text_store
 
     decided, skipped = [], []
     total = len(claim_ids)
-    seen = {}
     # Decided claims not yet told to their dealer: {dealer id: [claim number, ...]}.
     untold: dict[int, list[str]] = {}
-    for index, pk in enumerate(claim_ids, start=1):
-        if (index - 1) % HINT_CHUNK == 0:
+    for start in range(0, total, BULK_BATCH):
+        batch = claim_ids[start : start + BULK_BATCH]
+        done, refused = _batch_decide(
+            actor=actor, pks=batch, decision=decision, reasons=reasons, reason=reason
+        )
+        for pk in batch:
+            number = f"CL-{pk:07d}"
+            if pk in done:
+                decided.append(number)
+                untold.setdefault(done[pk].dealer_id, []).append(number)
+            elif isinstance(refused[pk], Claim.DoesNotExist):
+                message = text_store(gettext_lazy("This claim no longer exists."))
+                skipped.append({"record": number, "code": "not_found", "message": message})
+            else:
+                error = refused[pk]
+                skipped.append(
+                    {
+                        "record": number,
+                        "code": getattr(error, "code", None) or "invalid",
+                        "message": text_from_error(error),
+                    }
+                )
+        finished = start + len(batch)
+        if finished % BULK_NOTIFY_EVERY == 0:
             _dealers_notify(untold, decision=decision, reasons=reasons, reason=reason)
-            # Which claims wait in the queue, read ahead a chunk at a time instead of per claim:
-            # only the first step to try; each claim's state is checked again under its lock.
-            chunk = claim_ids[index - 1 : index - 1 + HINT_CHUNK]
-            seen = dict(Claim.objects.filter(pk__in=chunk).values_list("pk", "status"))
-        number = f"CL-{pk:07d}"
-        try:
-            claim = _bulk_decide_one(
-                actor=actor,
-                pk=pk,
-                decision=decision,
-                reasons=reasons,
-                reason=reason,
-                queued=seen.get(pk) in Claim.QUEUE_STATES,
-                notify=False,
-            )
-            decided.append(number)
-            untold.setdefault(claim.dealer_id, []).append(number)
-        except Claim.DoesNotExist:
-            skipped.append(
-                {
-                    "record": number,
-                    "code": "not_found",
-                    "message": text_store(gettext_lazy("This claim no longer exists.")),
-                }
-            )
-        except (Refusal, ValidationError) as error:
-            skipped.append(
-                {
-                    "record": number,
-                    "code": getattr(error, "code", None) or "invalid",
-                    "message": text_from_error(error),
-                }
-            )
-        if progress is not None and (index % 50 == 0 or index == total):
-            progress(index, total)
+        if progress is not None:
+            progress(finished, total)
     _dealers_notify(untold, decision=decision, reasons=reasons, reason=reason)
     return decided, skipped
 
@@ -126,17 +102,20 @@ def claims_bulk_decide(*, actor, claim_ids, decision, reasons=(), reason="", pro
 def _dealers_notify(untold: dict, *, decision, reasons, reason) -> None:
     """One email per dealer for the claims of a bulk decision (not one per claim), to its
     special-sales contacts in their languages; `untold` is emptied."""
-    from claims.services.common import _special_sales_contacts
+    from claims.services.common import _special_sales_contacts_of
     from ssa_ops.notifications import email_queue
     from ssa_ops.reasons import reason_labels
 
+    if not untold:
+        return
     codes = list(reasons)
     status = {"approve": Claim.Status.APPROVED, "reset": Claim.Status.RESET}.get(
         decision, Claim.Status.REJECTED
     )
-    for dealer_id, numbers in untold.items():
-        with transaction.atomic():
-            for email, language in _special_sales_contacts(dealer_id):
+    contacts = _special_sales_contacts_of(untold)
+    with transaction.atomic():
+        for dealer_id, numbers in untold.items():
+            for email, language in contacts.get(dealer_id, []):
                 email_queue(
                     to=email,
                     template="claims_bulk_decided",

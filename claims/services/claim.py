@@ -38,7 +38,7 @@ from ssa_ops.errors import ApplicationError
 from ssa_ops.models import Attachment
 from ssa_ops.personal_data_crypto import personal_hash
 from ssa_ops.validation import model_text_clean, resident_id_clean, text_clean, vin_clean
-from ssa_ops.workflow import lock_for_update, transition_run
+from ssa_ops.workflow import lock_for_update, transition_run, transition_run_each
 
 # Claims -----------------------------------------------------------------------------------------
 
@@ -329,6 +329,24 @@ def _claim_decide(name, *, actor, pk, reasons, reason="", notify=True) -> Claim:
         if notify:
             _notify_dealer(claim, reason=reason, reasons=reasons)
     return claim
+
+
+def claims_decide_each(decision, *, actor, pks, reasons=(), reason="") -> tuple[dict, dict]:
+    """Decide many claims in the surrounding transaction, each as claim_approve, claim_reset
+    or claim_reject decides one, under its own row lock, checked and audited; a claim still
+    waiting in the queue is picked up first. The dealer is not told here. Returns
+    ({pk: claim} decided, {pk: refusal} left as they were)."""
+    return transition_run_each(
+        queryset=_DECIDING,
+        pks=pks,
+        steps=lambda claim: (
+            ("pick_up", decision) if claim.status in Claim.QUEUE_STATES else (decision,)
+        ),
+        actor=actor,
+        reason=reason,
+        reasons=list(reasons),
+        params={"by": actor, "at": timezone.now()},
+    )
 
 
 def claim_reset(*, actor, pk, reasons, reason="") -> Claim:

@@ -195,18 +195,33 @@ def _models_eligible(rule, codes) -> dict[str, VehicleModel]:
 def _special_sales_contacts(dealer_id) -> list[tuple[str, str]]:
     """(email, language) of the dealer's special-sales contacts; the language is that of the
     user with the same address, Chinese otherwise."""
-    emails = list(
-        DealerContact.objects.filter(dealer_id=dealer_id, role=DealerContact.Role.SPECIAL_SALES)
+    return _special_sales_contacts_of([dealer_id]).get(dealer_id, [])
+
+
+def _special_sales_contacts_of(dealer_ids) -> dict[int, list[tuple[str, str]]]:
+    """_special_sales_contacts for many dealers in two queries: {dealer id: [(email,
+    language), ...]} for the dealers that have any."""
+    rows = (
+        DealerContact.objects.filter(
+            dealer_id__in=list(dealer_ids), role=DealerContact.Role.SPECIAL_SALES
+        )
         .exclude(email="")
-        .order_by("-is_primary", "name")  # the default order without its join to the dealer
-        .values_list("email", flat=True)
+        .order_by("dealer_id", "-is_primary", "name")  # the default order without its join
+        .values_list("dealer_id", "email")
     )
+    emails: dict[int, dict[str, None]] = {}
+    for dealer_id, email in rows:
+        emails.setdefault(dealer_id, {})[email] = None
     if not emails:
-        return []
+        return {}
+    everyone = {email for found in emails.values() for email in found}
     languages = dict(
-        User.objects.filter(email__in=emails, is_active=True).values_list("email", "language")
+        User.objects.filter(email__in=everyone, is_active=True).values_list("email", "language")
     )
-    return [(email, languages.get(email, "zh-hans")) for email in dict.fromkeys(emails)]
+    return {
+        dealer_id: [(email, languages.get(email, "zh-hans")) for email in found]
+        for dealer_id, found in emails.items()
+    }
 
 
 def _notify_dealer(record, *, reason="", reasons=None) -> list:

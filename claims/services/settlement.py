@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.models import Claim, SettlementBatch
-from ssa_ops.audit import audit_record
+from ssa_ops.audit import audit_record, audit_record_many
 from ssa_ops.errors import ApplicationError, PermissionRefused
 from ssa_ops.excel_export import workbook_open
 from ssa_ops.workflow import lock_for_update, transition_perform
@@ -90,11 +90,16 @@ def settlement_run(*, actor, month: datetime.date, progress=None) -> list[Settle
             # The dealer's due claims locked in one statement, in pk order; a claim changed
             # meanwhile no longer matches (PostgreSQL checks the filter again under the lock).
             claims = due.filter(dealer_id=dealer_id).select_for_update(of=("self",)).order_by("pk")
+            events = []
             for claim in claims:
                 transition_perform(
-                    claim.settle, actor=actor, params={"at": timezone.now(), "batch": batch}
+                    claim.settle,
+                    actor=actor,
+                    params={"at": timezone.now(), "batch": batch},
+                    audit_events=events,
                 )
                 settled += 1
+            audit_record_many(events)
             totals = batch.claims.aggregate(n=Count("pk"), total=Sum("support_amount"))
             batch.claim_count = totals["n"]
             batch.total_support = totals["total"] or Decimal("0")

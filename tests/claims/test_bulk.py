@@ -220,3 +220,37 @@ def test_a_bulk_decision_tells_each_dealer_once_not_once_per_claim(setting, reas
     assert email.subject == "3 claims: Reset to dealer"
     assert ", ".join(c.number for c in claims) in email.body_text
     assert "盖章页缺失" in email.body_text
+
+
+def test_claims_are_decided_in_batches_each_on_its_own(setting, reasons, monkeypatch):
+    # given five claims in batches of two: waiting, approved meanwhile, waiting, gone, in review
+    monkeypatch.setattr("claims.services.bulk.BULK_BATCH", 2)
+    claims = [setting.claim(submit=True) for _ in range(4)]
+    services.claim_pick_up(actor=setting.ops, pk=claims[1].pk)
+    services.claim_approve(actor=setting.ops, pk=claims[1].pk)
+    services.claim_pick_up(actor=setting.ops, pk=claims[3].pk)
+    gone = claims[3].pk + 1000
+    ids = [claims[0].pk, claims[1].pk, claims[2].pk, gone, claims[3].pk]
+    steps = []
+    # when they are rejected together
+    decided, skipped = services.claims_bulk_decide(
+        actor=setting.ops,
+        claim_ids=ids,
+        decision="reject",
+        reasons=["NOT_ELIGIBLE"],
+        progress=lambda done, total: steps.append((done, total)),
+    )
+    # then a claim refused or gone does not hold back the others of its batch
+    assert decided == [claims[0].number, claims[2].number, claims[3].number]
+    assert [(row["record"], row["code"]) for row in skipped] == [
+        (claims[1].number, "transition_not_allowed"),
+        (f"CL-{gone:07d}", "not_found"),
+    ]
+    assert steps == [(2, 5), (4, 5), (5, 5)]
+    states = dict(Claim.objects.values_list("pk", "status"))
+    assert [states[c.pk] for c in claims] == ["rejected", "approved", "rejected", "rejected"]
+    # and each is audited as one decision: picked up first where it waited, with its reason
+    first = list(audit_events_for(claims[0]).values_list("action", "reason_codes"))
+    assert first[:2] == [("reject", ["NOT_ELIGIBLE"]), ("pick_up", [])]
+    assert audit_events_for(claims[1]).filter(action="reject").count() == 0
+    assert audit_events_for(claims[3]).filter(action="pick_up").count() == 1

@@ -2,7 +2,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import translation
 
 from claims import services
@@ -46,13 +46,14 @@ def _at_once(*calls):
 
 
 def _slow_audit(monkeypatch):
-    record = workflow.audit_record
+    """Widen the race: a transition holds its lock a while between its update and its audit."""
+    build = workflow.audit_event_build
 
     def slow(**kwargs):
         time.sleep(0.4)
-        return record(**kwargs)
+        return build(**kwargs)
 
-    monkeypatch.setattr(workflow, "audit_record", slow)
+    monkeypatch.setattr(workflow, "audit_event_build", slow)
 
 
 def test_two_ops_deciding_one_claim_at_once_exactly_one_wins(make_user, reasons, monkeypatch):
@@ -143,3 +144,51 @@ def test_a_bulk_decision_and_a_single_one_racing_on_one_claim_one_wins(
     else:
         assert claim.status == Claim.Status.REJECTED and outcomes[1] == "won"
         assert decided == [] and [row["code"] for row in skipped] == ["transition_not_allowed"]
+
+
+def _waiting_for_a_lock(pid) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return bool(row) and row[0] == "Lock"
+
+
+def test_a_bulk_batch_caught_in_a_deadlock_decides_its_claims_one_by_one(make_user):
+    # given two claims in review, decided in one bulk batch
+    setting = Setting(make_user)
+    first, second = (setting.claim(submit=True) for _ in range(2))
+    for claim in (first, second):
+        services.claim_pick_up(actor=setting.ops, pk=claim.pk)
+    bulk_pid, result = {}, {}
+
+    def bulk():
+        try:
+            with connection.cursor():  # connected: the server process that will wait is known
+                bulk_pid["pid"] = connection.connection.info.backend_pid
+            result["bulk"] = services.claims_bulk_decide(
+                actor=setting.ops, claim_ids=[first.pk, second.pk], decision="approve"
+            )
+        finally:
+            connection.close()
+
+    # when another transaction holds the second claim, the batch locks the first and waits,
+    # and that transaction then asks for the first claim (a deadlock: PostgreSQL ends the
+    # batch's transaction, which has waited longest)
+    with transaction.atomic():
+        workflow.lock_for_update(Claim.objects.all(), second.pk)
+        thread = threading.Thread(target=bulk)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not (bulk_pid.get("pid") and _waiting_for_a_lock(bulk_pid["pid"])):
+            assert time.monotonic() < deadline, "the bulk batch never waited for the lock"
+            time.sleep(0.05)
+        workflow.lock_for_update(Claim.objects.all(), first.pk)
+    thread.join(timeout=30)
+    # then the batch was undone and its claims decided one by one once the lock was free:
+    # both approved, each audited once
+    decided, skipped = result["bulk"]
+    assert (decided, skipped) == ([first.number, second.number], [])
+    for claim in (first, second):
+        claim.refresh_from_db()
+        assert claim.status == Claim.Status.APPROVED
+        assert audit_events_for(claim).filter(action="approve").count() == 1

@@ -17,10 +17,18 @@ from dealers import services
 from dealers.models import DealerChangeRequest
 from ssa_ops.accounts import role_groups_sync
 from ssa_ops.audit import audit_events_for
+from ssa_ops.errors import PermissionRefused, TransitionNotAllowed
 from ssa_ops.jobs import job_start
 from ssa_ops.models import AuditEvent, BackgroundJob
 from ssa_ops.roles import ROLE_PERMISSIONS, Role
-from ssa_ops.workflow import actions_for, lock_for_update, transition_perform, workflow_for
+from ssa_ops.workflow import (
+    actions_for,
+    lock_for_update,
+    transition_perform,
+    transition_run,
+    transition_run_each,
+    workflow_for,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +75,78 @@ def test_a_field_set_only_inside_a_transition_is_saved(make_user):
     assert job.status == BackgroundJob.Status.SUCCEEDED
     assert job.finished_at == finished
     assert job.message == {"text": "Done"}
+
+
+def test_transitions_run_on_many_records_each_on_its_own(make_user):
+    # given three change requests, two submitted and one still a draft, and an id that does
+    # not exist
+    filer = make_user(Role.DEALER)
+    ops = make_user(Role.OPS_LEAD)
+    requests = [
+        services.change_request_create(
+            actor=filer, dealer=filer.dealer, values={"address": f"杭州市西湖区文三路{n}号"}
+        )
+        for n in range(3)
+    ]
+    for request in (requests[0], requests[2]):
+        services.change_request_submit(actor=filer, pk=request.pk)
+    missing = requests[-1].pk + 100
+
+    # when ops approve then cancel each in one transaction, the third asked to approve twice
+    def steps(request):
+        return ("approve", "approve") if request.pk == requests[2].pk else ("approve", "cancel")
+
+    with transaction.atomic():
+        done, refused = transition_run_each(
+            queryset=DealerChangeRequest.objects.all(),
+            pks=[missing, requests[2].pk, requests[1].pk, requests[0].pk],
+            steps=steps,
+            actor=ops,
+            reason="重复申请",
+            params={"by": ops, "at": timezone.now(), "note": ""},
+        )
+    # then the first went through both steps, each audited, the reason with the last; the
+    # others are told why not and keep no step: the third is still submitted although its
+    # first approval was allowed
+    assert list(done) == [requests[0].pk]
+    assert isinstance(refused[missing], DealerChangeRequest.DoesNotExist)
+    assert isinstance(refused[requests[1].pk], TransitionNotAllowed)
+    assert isinstance(refused[requests[2].pk], TransitionNotAllowed)
+    states = dict(
+        DealerChangeRequest.objects.filter(pk__in=[r.pk for r in requests]).values_list(
+            "pk", "status"
+        )
+    )
+    assert [states[request.pk] for request in requests] == ["cancelled", "draft", "submitted"]
+    decisions = [
+        list(
+            audit_events_for(request)
+            .filter(action__in=["approve", "cancel"])
+            .order_by("pk")
+            .values_list("action", "reason")
+        )
+        for request in requests
+    ]
+    assert decisions == [[("approve", ""), ("cancel", "重复申请")], [], []]
+
+
+def test_a_refusal_caught_inside_a_transaction_leaves_it_usable(make_user, submitted):
+    # given a transaction in which a transition is refused (the filer may not decide)
+    with transaction.atomic():
+        with pytest.raises(PermissionRefused):
+            transition_run(
+                queryset=DealerChangeRequest.objects.all(),
+                pk=submitted.pk,
+                name="approve",
+                actor=submitted.created_by,
+                params={"by": submitted.created_by, "at": timezone.now()},
+            )
+        # when the caller goes on in the same transaction
+        ops = make_user(Role.OPS_LEAD)
+        services.change_request_reject(actor=ops, pk=submitted.pk, reason="地址有误")
+    # then what it did next is kept
+    submitted.refresh_from_db()
+    assert submitted.status == DealerChangeRequest.Status.REJECTED
 
 
 def test_role_sync_fails_loudly_on_a_permission_that_does_not_exist(monkeypatch):
