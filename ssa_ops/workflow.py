@@ -308,11 +308,12 @@ def transition_run_each(
     them for the locked record; the reason and its codes go with the last step. Returns
     ({pk: instance} done, {pk: refusal} refused): a refused record keeps none of its steps,
     a pk not found is refused with the model's DoesNotExist. The audit events are written
-    together at the end. Any other error leaves the transaction to roll back whole.
+    together at the end. An error while writing (not a refusal) is raised and leaves the
+    transaction to roll back whole.
     """
     assert transaction.get_connection().in_atomic_block, "transitions run inside a transaction"
     model = queryset.model
-    pks = [model._meta.pk.to_python(pk) for pk in pks]
+    pks = list(dict.fromkeys(model._meta.pk.to_python(pk) for pk in pks))
     locked = {}
     for instance in queryset.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk"):
         instance._workflow_loaded = _snapshot(instance)
@@ -340,8 +341,8 @@ def transition_run_each(
                         changes=changes if last else None,
                         audit_events=own_events,
                     )
-        except (ApplicationError, ValidationError) as refusal:
-            refused[pk] = refusal
+        except _Refused as refusal:
+            refused[pk] = refusal.error
             continue
         events.extend(own_events)
         done[pk] = instance
@@ -349,14 +350,25 @@ def transition_run_each(
     return done, refused
 
 
+class _Refused(Exception):
+    """A refusal raised before anything was written, told apart from an error while writing
+    (which dooms the transaction, even if it is a ValidationError)."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
 def _transition_checked_perform(
     instance, name, *, actor, reason, reasons, params, changes, audit_events
 ):
-    transition_check(instance, name, actor)
-    reason = reason_clean(type(instance), name, reason)
-    codes = reason_codes_for(type(instance), name, reasons)
-    # Refused before this point, nothing is written; an error after the first write dooms the
-    # whole transaction, never leaving a record half-changed.
+    try:
+        transition_check(instance, name, actor)
+        reason = reason_clean(type(instance), name, reason)
+        codes = reason_codes_for(type(instance), name, reasons)
+    except (ApplicationError, ValidationError) as error:
+        raise _Refused(error) from None
+    # An error once writing has begun dooms the whole transaction: never a record half-changed.
     with transaction.atomic(savepoint=False):
         transition_perform(
             getattr(instance, name),

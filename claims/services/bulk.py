@@ -17,7 +17,9 @@ BULK_MAX_CLAIMS = 50_000
 BULK_DECISIONS = ("approve", "reset", "reject")
 # Claims decided in one transaction: their rows locked together (each still checked,
 # transitioned and audited on its own), held at most a fraction of a second.
-BULK_BATCH = 100
+BULK_BATCH = 50  # PostgreSQL keeps up to 64 subtransactions (a queued claim's savepoint) at hand
+# Lock waits that end so undo the batch: deadlock detected, lock not available.
+_LOCK_FAILURES = ("40P01", "55P03")
 # Dealers are told of their decided claims after every this many claims, one email each.
 BULK_NOTIFY_EVERY = 500
 
@@ -45,8 +47,8 @@ def _batch_decide(*, actor, pks, decision, reasons, reason) -> tuple[dict, dict]
             return claims_decide_each(
                 decision, actor=actor, pks=pks, reasons=reasons, reason=reason
             )
-    except OperationalError:
-        if len(pks) == 1:
+    except OperationalError as error:
+        if len(pks) == 1 or getattr(error.__cause__, "sqlstate", None) not in _LOCK_FAILURES:
             raise
     done, refused = {}, {}
     for pk in pks:

@@ -173,7 +173,8 @@ def _flags_refresh(*, invoice_numbers=(), claim_ids=()) -> None:
         Claim.objects.filter(invoice_number__in=list(invoice_numbers)).values_list("pk", flat=True)
     )
     claim_type = ContentType.objects.get_for_model(Claim)
-    for claim in Claim.objects.filter(pk__in=affected).only("pk", "invoice_number"):
+    # In pk order, the order bulk decisions lock claims in.
+    for claim in Claim.objects.filter(pk__in=affected).only("pk", "invoice_number").order_by("pk"):
         same_invoice = (
             Claim.objects.filter(invoice_number=claim.invoice_number).exclude(pk=claim.pk).exists()
         )

@@ -29,13 +29,13 @@ def test_two_ops_deciding_at_once_exactly_one_wins(make_user, monkeypatch):
     )
     services.change_request_submit(actor=dealer_user, pk=change_request.pk)
     # each decision holds its lock a while, so both arrive while the other is inside
-    record = workflow.audit_record
+    build = workflow.audit_event_build
 
-    def slow_audit_record(**kwargs):
+    def slow_audit(**kwargs):
         time.sleep(0.4)
-        return record(**kwargs)
+        return build(**kwargs)
 
-    monkeypatch.setattr(workflow, "audit_record", slow_audit_record)
+    monkeypatch.setattr(workflow, "audit_event_build", slow_audit)
     barrier = threading.Barrier(2)
     outcomes = {}
 

@@ -130,6 +130,32 @@ def test_transitions_run_on_many_records_each_on_its_own(make_user):
     assert decisions == [[("approve", ""), ("cancel", "重复申请")], [], []]
 
 
+def test_an_error_while_writing_is_not_taken_for_a_refusal(make_user, submitted, monkeypatch):
+    # given an audit that fails once the record's state is already written
+    from django.core.exceptions import ValidationError
+
+    from ssa_ops import workflow
+
+    def failing(**kwargs):
+        raise ValidationError("audit store refused")
+
+    monkeypatch.setattr(workflow, "audit_event_build", failing)
+    ops = make_user(Role.OPS_LEAD)
+    # when the transition runs among others in one transaction
+    with pytest.raises(ValidationError, match="audit store refused"), transaction.atomic():
+        transition_run_each(
+            queryset=DealerChangeRequest.objects.all(),
+            pks=[submitted.pk],
+            steps=("reject",),
+            actor=ops,
+            reason="地址有误",
+            params={"by": ops, "at": timezone.now(), "note": "地址有误"},
+        )
+    # then the error is raised, not reported as a refusal, and nothing of it is kept
+    submitted.refresh_from_db()
+    assert submitted.status == DealerChangeRequest.Status.SUBMITTED
+
+
 def test_a_refusal_caught_inside_a_transaction_leaves_it_usable(make_user, submitted):
     # given a transaction in which a transition is refused (the filer may not decide)
     with transaction.atomic():
