@@ -210,7 +210,7 @@ def _ofd_page_image(page) -> tuple[bytes, str, int, int] | None:
         size = max(6, min(round(item.height * scale), 400))
         draw.text((item.x * scale, item.y * scale), item.text, fill=0, font=_font(size))
     output = io.BytesIO()
-    canvas.save(output, "PNG", optimize=True)
+    canvas.save(output, "PNG")  # optimize=True: 8x the time for 4% less
     return output.getvalue(), "image/png", canvas.width, canvas.height
 
 
