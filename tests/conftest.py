@@ -52,6 +52,20 @@ def requires_row_locks():
     )
 
 
+def real_worker():
+    """Marks for a test that runs a real Celery worker through the real broker (CI's Redis)."""
+    from django.conf import settings
+
+    return [
+        pytest.mark.real_broker,
+        pytest.mark.django_db(transaction=True),
+        pytest.mark.skipif(
+            not settings.CELERY_BROKER_URL.startswith("redis"),
+            reason="needs CELERY_BROKER_URL=redis://… (CI sets it)",
+        ),
+    ]
+
+
 @pytest.fixture
 def make_user(db):
     def make(role, **kwargs):

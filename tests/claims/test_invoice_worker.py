@@ -1,8 +1,6 @@
 import random
 import time
 
-import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from claims import services
@@ -10,15 +8,9 @@ from claims.invoice_reader.synthetic import invoice_generate, invoice_render
 from claims.models import Claim, InvoiceCheck
 from ssa_ops.celery import app as celery_app
 from tests.claims.factories import Setting
+from tests.conftest import real_worker
 
-pytestmark = [
-    pytest.mark.real_broker,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not settings.CELERY_BROKER_URL.startswith("redis"),
-        reason="needs CELERY_BROKER_URL=redis://… (CI sets it)",
-    ),
-]
+pytestmark = real_worker()
 
 
 def test_a_real_worker_reads_an_uploaded_invoice_through_redis(make_user):

@@ -1,22 +1,14 @@
 import time
 
-import pytest
-from django.conf import settings
 from django.db import transaction
 
 from ssa_ops.celery import app as celery_app
 from ssa_ops.models import OutboundEmail
 from ssa_ops.notifications import email_queue
 from ssa_ops.roles import Role
+from tests.conftest import real_worker
 
-pytestmark = [
-    pytest.mark.real_broker,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not settings.CELERY_BROKER_URL.startswith("redis"),
-        reason="needs CELERY_BROKER_URL=redis://… (CI sets it)",
-    ),
-]
+pytestmark = real_worker()
 
 
 def test_a_real_worker_sends_a_queued_email_through_redis(make_user):
