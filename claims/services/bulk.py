@@ -20,7 +20,7 @@ BULK_DECISIONS = ("approve", "reset", "reject")
 BULK_BATCH = 50  # PostgreSQL keeps up to 64 subtransactions (a queued claim's savepoint) at hand
 # Lock waits that end so undo the batch: deadlock detected, lock not available.
 _LOCK_FAILURES = ("40P01", "55P03")
-# Dealers are told of their decided claims after every this many claims, one email each.
+# Dealers are told once this many decided claims wait to be told, one email each.
 BULK_NOTIFY_EVERY = 500
 
 
@@ -93,7 +93,7 @@ def claims_bulk_decide(*, actor, claim_ids, decision, reasons=(), reason="", pro
                     }
                 )
         finished = start + len(batch)
-        if finished % BULK_NOTIFY_EVERY == 0:
+        if sum(map(len, untold.values())) >= BULK_NOTIFY_EVERY:
             _dealers_notify(untold, decision=decision, reasons=reasons, reason=reason)
         if progress is not None:
             progress(finished, total)

@@ -254,3 +254,23 @@ def test_claims_are_decided_in_batches_each_on_its_own(setting, reasons, monkeyp
     assert first[:2] == [("reject", ["NOT_ELIGIBLE"]), ("pick_up", [])]
     assert audit_events_for(claims[1]).filter(action="reject").count() == 0
     assert audit_events_for(claims[3]).filter(action="pick_up").count() == 1
+
+
+def test_a_long_bulk_decision_tells_dealers_as_it_goes(setting, make_user, monkeypatch):
+    # given dealers are told once every two decided claims, and three claims decided one by one
+    from ssa_ops.models import OutboundEmail
+    from tests.claims.test_services import _special_sales_contact
+
+    monkeypatch.setattr("claims.services.bulk.BULK_BATCH", 1)
+    monkeypatch.setattr("claims.services.bulk.BULK_NOTIFY_EVERY", 2)
+    _special_sales_contact(setting.dealer_user.dealer, email="sales@dealer.example.com")
+    claims = [setting.claim(submit=True) for _ in range(3)]
+    # when they are approved together
+    decided, _skipped = services.claims_bulk_decide(
+        actor=setting.ops, claim_ids=[c.pk for c in claims], decision="approve"
+    )
+    # then the dealer hears of the first two, then of the last, never of one claim twice
+    assert len(decided) == 3
+    emails = OutboundEmail.objects.filter(template="claims_bulk_decided").order_by("pk")
+    told = [[c.number for c in claims if c.number in e.body_text] for e in emails]
+    assert told == [[claims[0].number, claims[1].number], [claims[2].number]]
