@@ -66,6 +66,19 @@ def real_worker():
     ]
 
 
+def wait_while_status(record, status, *, seconds):
+    """Reload `record` until its status is no longer `status` (a real worker is at it), or
+    `seconds` have passed."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        record.refresh_from_db()
+        if record.status != status:
+            return
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def make_user(db):
     def make(role, **kwargs):

@@ -1,5 +1,4 @@
 import random
-import time
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -8,7 +7,7 @@ from claims.invoice_reader.synthetic import invoice_generate, invoice_render
 from claims.models import Claim, InvoiceCheck
 from ssa_ops.celery import app as celery_app
 from tests.claims.factories import Setting
-from tests.conftest import real_worker
+from tests.conftest import real_worker, wait_while_status
 
 pytestmark = real_worker()
 
@@ -31,12 +30,7 @@ def test_a_real_worker_reads_an_uploaded_invoice_through_redis(make_user):
             documents=[SimpleUploadedFile("invoice.ofd", file.data)],
         )
         check = InvoiceCheck.objects.get(claim=claim)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            check.refresh_from_db()
-            if check.status != InvoiceCheck.Status.PENDING:
-                break
-            time.sleep(0.2)
+        wait_while_status(check, InvoiceCheck.Status.PENDING, seconds=60)
     assert check.status == InvoiceCheck.Status.READ
     assert check.attempts == 1
     # another sale's invoice: the claim shows the mismatch

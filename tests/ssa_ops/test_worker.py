@@ -1,12 +1,10 @@
-import time
-
 from django.db import transaction
 
 from ssa_ops.celery import app as celery_app
 from ssa_ops.models import OutboundEmail
 from ssa_ops.notifications import email_queue
 from ssa_ops.roles import Role
-from tests.conftest import real_worker
+from tests.conftest import real_worker, wait_while_status
 
 pytestmark = real_worker()
 
@@ -30,11 +28,6 @@ def test_a_real_worker_sends_a_queued_email_through_redis(make_user):
                     "token": "t-1",
                 },
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            email.refresh_from_db()
-            if email.status != OutboundEmail.Status.QUEUED:
-                break
-            time.sleep(0.2)
+        wait_while_status(email, OutboundEmail.Status.QUEUED, seconds=30)
     assert email.status == OutboundEmail.Status.SENT
     assert email.attempts == 1
